@@ -1,0 +1,118 @@
+/*
+ * Context switch for x86-64 System V (Linux, ELF).
+ *
+ * A context is the saved stack pointer of a suspended flow of control; its
+ * callee-saved registers, MXCSR and x87 control word sit on its own stack in
+ * the frame described in frame.h.  Caller-saved registers need no saving:
+ * the switch is an ordinary function call to the C code around it.
+ *
+ *   void  pgs__switch(void **save_sp, void *to_sp);
+ *   void  pgs__switch_via(void **save_sp, void *arg,
+ *                         void *(*prepare)(void *arg), void *switch_stack);
+ *   pgs__task_entry: where a new task's first frame returns to.
+ *
+ * pgs__switch_via is the remapping switch: once the outgoing context is
+ * saved, nothing may run on the shared region, because prepare() is about to
+ * remap it.  So it moves to the thread's switch stack first, calls prepare
+ * there, and resumes whatever stack pointer prepare returns (normally the
+ * incoming task; the outgoing one if the remap failed).
+ *
+ * Both switches end with an indirect jmp rather than ret: the return
+ * address popped belongs to another context, so ret would always miss in
+ * the return stack buffer, and a miss there costs more than a plain
+ * indirect branch.
+ */
+#include "frame.h"
+
+#if defined(__CET__) && (__CET__ & 1)
+#define PGS_ENDBR endbr64
+#else
+#define PGS_ENDBR
+#endif
+
+	.text
+
+/* Save the running context's frame and store its stack pointer in (%rdi). */
+.macro SAVE_FRAME
+	pushq	%rbp				/* callee-saved registers, in  */
+	.cfi_adjust_cfa_offset 8
+	pushq	%rbx				/* the order of frame.h, from  */
+	.cfi_adjust_cfa_offset 8
+	pushq	%r12				/* the top down                */
+	.cfi_adjust_cfa_offset 8
+	pushq	%r13
+	.cfi_adjust_cfa_offset 8
+	pushq	%r14
+	.cfi_adjust_cfa_offset 8
+	pushq	%r15
+	.cfi_adjust_cfa_offset 8
+	subq	$8, %rsp			/* room for MXCSR and x87 CW   */
+	.cfi_adjust_cfa_offset 8
+	stmxcsr	PGS_FRAME_MXCSR(%rsp)		/* SSE rounding/exception mode */
+	fnstcw	PGS_FRAME_FPUCW(%rsp)		/* x87 precision/rounding mode */
+	movq	%rsp, (%rdi)			/* publish the saved context   */
+.endm
+
+	.globl	pgs__switch
+	.hidden	pgs__switch
+	.type	pgs__switch, @function
+	.p2align 4
+pgs__switch:
+	.cfi_startproc
+	PGS_ENDBR
+	SAVE_FRAME
+	movq	%rsi, %rsp			/* adopt the incoming stack    */
+	jmp	.Lrestore			/* and load its frame          */
+	.cfi_endproc
+	.size	pgs__switch, .-pgs__switch
+
+	.globl	pgs__switch_via
+	.hidden	pgs__switch_via
+	.type	pgs__switch_via, @function
+	.p2align 4
+pgs__switch_via:
+	.cfi_startproc
+	PGS_ENDBR
+	SAVE_FRAME
+	movq	%rcx, %rsp			/* leave the region: switch stack */
+	.cfi_undefined rip			/* unwinders stop here         */
+	movq	%rsi, %rdi			/* prepare(arg)                */
+	call	*%rdx				/* remaps; returns the next sp */
+	movq	%rax, %rsp			/* adopt the stack it chose    */
+.Lrestore:
+	ldmxcsr	PGS_FRAME_MXCSR(%rsp)		/* restore SSE mode            */
+	fldcw	PGS_FRAME_FPUCW(%rsp)		/* restore x87 mode            */
+	addq	$8, %rsp			/* drop the mode slot          */
+	popq	%r15				/* callee-saved registers      */
+	popq	%r14
+	popq	%r13
+	popq	%r12
+	popq	%rbx
+	popq	%rbp
+	popq	%rcx				/* where the context goes on   */
+	jmp	*%rcx				/* continue it (see above)     */
+	.cfi_endproc
+	.size	pgs__switch_via, .-pgs__switch_via
+
+/*
+ * A new task's first frame "returns" here with r12 = argument and
+ * r13 = function (see pgs__frame_init); rsp is 16-byte aligned.  The
+ * function never returns: it finishes by switching away.  There is no
+ * caller to unwind into, so the return address is marked undefined and
+ * backtraces end cleanly at the task's entry.
+ */
+	.globl	pgs__task_entry
+	.hidden	pgs__task_entry
+	.type	pgs__task_entry, @function
+	.p2align 4
+pgs__task_entry:
+	.cfi_startproc
+	.cfi_undefined rip
+	PGS_ENDBR
+	movq	%r12, %rdi			/* the argument                */
+	call	*%r13				/* run; never comes back       */
+	ud2					/* trap if it ever does        */
+	.cfi_endproc
+	.size	pgs__task_entry, .-pgs__task_entry
+
+	.section .note.GNU-stack,"",@progbits

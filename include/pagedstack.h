@@ -1,0 +1,184 @@
+/*
+ * pagedstack: coroutines on one demand-paged shared stack per thread.
+ *
+ * Every task of a thread runs at the same addresses, inside the thread's
+ * shared stack region (8 MiB by default), and may use all of it.  Physical
+ * pages exist only where a task really touched its stack: the first touch
+ * of a page raises a SIGSEGV that the library handles on the thread's
+ * alternate signal stack by giving the running task more pages.  Switching
+ * tasks remaps the region so that it shows the incoming task.
+ *
+ * THE ONE RULE: a pointer to a variable on a task's stack is meaningless to
+ * every other task, and to the thread's own code outside that task.  All
+ * tasks of a region live at the same addresses; while task A is switched
+ * out, A's stack addresses show another task's stack (or nothing).  Never
+ * hand the address of a stack variable to another task, to another thread,
+ * or to anything that uses it after the task has yielded (a queue, a timer,
+ * an event loop).  Put shared data on the heap.  Passing a stack pointer
+ * down into functions the task itself calls is, of course, fine.
+ *
+ * Threads: every thread that creates tasks gets its own regions and page
+ * pool.  A task belongs to the thread that created it and may only be
+ * resumed or destroyed there.  Functions that only read (pgs_state,
+ * pgs_task_stack_bytes, pgs_name) may be called from any thread.
+ *
+ * Errors: functions return -1 (or NULL) and set errno; the values each
+ * function can set are listed with it.  Running out of stack inside a task
+ * (overflowing the region, or hitting max_stack_bytes while growing) cannot
+ * be returned to anyone: the library prints one line naming the task, the
+ * limit and the fault address on stderr, with a backtrace, and the process
+ * dies by SIGSEGV, as with any stack overflow.
+ *
+ * Signals: the library installs a process-wide SIGSEGV handler (once, on the
+ * first pgs_thread_init or pgs_create) and a per-thread alternate signal
+ * stack.  Faults that are not stack growth of a running task go to the
+ * handler that was installed before, or kill the process as they would have
+ * without the library.  Do not block SIGSEGV in a thread that runs tasks.
+ * Under gdb, say `handle SIGSEGV nostop noprint pass`.
+ */
+#ifndef PAGEDSTACK_H
+#define PAGEDSTACK_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <stdio.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(PGS_BUILDING_LIBRARY)
+#define PGS_EXPORT __attribute__((visibility("default")))
+#else
+#define PGS_EXPORT
+#endif
+
+/* A task: created by pgs_create, freed by pgs_destroy. */
+typedef struct pgs_task pgs_task;
+
+/* The function a task runs; its return value is the task's last output. */
+typedef void *(*pgs_fn)(void *arg);
+
+/* Per-thread configuration, given to pgs_thread_init.  Zero fields take
+ * their defaults. */
+struct pgs_config {
+    /* Maximum stack of every task, which is also the size of each of the
+     * thread's shared regions.  Rounded up to whole pages.  0 = 8 MiB. */
+    size_t stack_size;
+    /* Shared regions per thread.  A task stays in the region it was first
+     * placed in for its whole life; tasks in different regions switch
+     * without remapping.  0 = the library's default. */
+    unsigned regions;
+    /* Cap on the stack memory all of this thread's tasks may hold together.
+     * 0 = no cap. */
+    size_t max_stack_bytes;
+};
+
+/* The life of a task.  PGS_RUNNING also covers tasks that are waiting for
+ * a task they resumed to yield (they are up the current resume chain). */
+enum pgs_state { PGS_CREATED, PGS_RUNNING, PGS_SUSPENDED, PGS_DONE };
+
+/* Figures for the calling thread (pgs_stats). */
+struct pgs_stats {
+    size_t   tasks;            /* live (not destroyed) tasks */
+    size_t   stack_bytes;      /* stack memory held now by those tasks, mapped or not */
+    size_t   stack_bytes_peak; /* the highest stack_bytes has been */
+    size_t   pool_bytes;       /* all memory the thread's page pool holds from the OS,
+                                  mapped or not (what the kernel reports for it) */
+    uint64_t faults;           /* stack faults handled (SIGSEGVs that grew a task) */
+    uint64_t remaps;           /* switches that changed a region's mapping */
+};
+
+/*
+ * Set up the calling thread to run tasks.  Optional: pgs_create does it with
+ * the defaults.  Call it before the thread's first task; cfg may be NULL.
+ * Returns 0, or -1 with errno:
+ *   EBUSY   the thread is already initialised
+ *   EINVAL  a configuration value is out of range
+ *   ENOMEM  the address space, memory or memfd could not be had
+ *   EPERM   the SIGSEGV handler could not be installed, or SIGSEGV is
+ *           blocked in this thread
+ * On failure nothing is left allocated.
+ */
+PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg);
+
+/*
+ * Release the calling thread's regions, pool and signal stack.  A thread
+ * that exits releases them by itself; call this to release them earlier.
+ * Returns 0, or -1 with errno:
+ *   EBUSY   the thread still has live (not destroyed) tasks, or a task is
+ *           running
+ *   EPERM   the thread was never initialised
+ */
+PGS_EXPORT int pgs_thread_fini(void);
+
+/*
+ * Create a task that will run fn(arg) when first resumed.  Costs no system
+ * call and no stack page: pages arrive as the task touches its stack.
+ * Initialises the thread with the defaults if it was not.  Returns the task,
+ * or NULL with errno:
+ *   EINVAL  fn is NULL
+ *   ENOMEM  no memory for the descriptor, or the thread's max_stack_bytes
+ *           leaves no room for one more page
+ *   and any errno of pgs_thread_init.
+ */
+PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg);
+
+/*
+ * Run t until it calls pgs_yield(v) (then *out = v and t is SUSPENDED) or
+ * returns r (then *out = r and t is DONE).  in becomes the return value of
+ * the pgs_yield that suspended t; it is ignored on the first resume.  out
+ * may be NULL.  May be called from inside a task (nesting): t then yields
+ * back to that task.  Returns 0, or -1 with errno:
+ *   EINVAL  t is NULL, DONE, running, or up the current resume chain
+ *   EPERM   t belongs to another thread (or to a thread that has exited)
+ *   ENOMEM  the pages t needs to start or continue could not be mapped
+ *           (t is left as it was)
+ */
+PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out);
+
+/*
+ * Inside a task: suspend it and return to whoever resumed it, handing it
+ * out.  Returns the in of the pgs_resume that continues the task.  Outside
+ * a task returns NULL with errno EPERM.
+ */
+PGS_EXPORT void *pgs_yield(void *out);
+
+/* The running task, or NULL on a thread's own stack. */
+PGS_EXPORT pgs_task *pgs_self(void);
+
+/* t's state (enum pgs_state), or -1 with errno EINVAL if t is NULL. */
+PGS_EXPORT int pgs_state(const pgs_task *t);
+
+/*
+ * Free a task that is not running (CREATED, SUSPENDED or DONE) and give its
+ * stack pages back to the pool.  A suspended task is simply dropped: its
+ * stack is not unwound.  Returns 0, or -1 with errno:
+ *   EINVAL  t is NULL
+ *   EBUSY   t is running or up the current resume chain
+ *   EPERM   t belongs to another, live, thread
+ */
+PGS_EXPORT int pgs_destroy(pgs_task *t);
+
+/* Fill *out with the calling thread's figures.  Returns 0, or -1 with errno
+ * EINVAL if out is NULL.  A thread that never ran a task reports zeroes. */
+PGS_EXPORT int pgs_stats(struct pgs_stats *out);
+
+/* Stack memory t holds now, in bytes (0 for NULL, CREATED or DONE). */
+PGS_EXPORT size_t pgs_task_stack_bytes(const pgs_task *t);
+
+/*
+ * Give t a name, shown in every diagnostic about it.  The name is copied
+ * (at most 31 bytes are kept).  Returns 0, or -1 with errno EINVAL if t is
+ * NULL.  name may be NULL to clear it.
+ */
+PGS_EXPORT int pgs_set_name(pgs_task *t, const char *name);
+
+/* t's name, or "" if it has none (or t is NULL). */
+PGS_EXPORT const char *pgs_name(const pgs_task *t);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* PAGEDSTACK_H */

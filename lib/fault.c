@@ -1,0 +1,269 @@
+/*
+ * The SIGSEGV handler: grows the running task, reports overflow and
+ * exhaustion, and passes every other fault on unchanged.
+ *
+ * A fault is ours only when the kernel raised it (si_code > 0) inside the
+ * calling thread's regions while one of its tasks runs.  Everything else
+ * goes to the handler installed before the library, or, if that was the
+ * default, kills the process exactly as it would have died without us.
+ *
+ * Runs on the thread's alternate signal stack and must stay
+ * async-signal-safe: no malloc, no stdio, no locks; errno is preserved.
+ */
+#include "config.h"
+#include <pthread.h>
+#include <string.h>
+#include <sys/syscall.h>
+#include <ucontext.h>
+#include "internal.h"
+#include "sys.h"
+
+static struct sigaction previous;  /* the handler we chain to */
+static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static int install_err;
+
+static void on_segv(int sig, siginfo_t *si, void *uc);
+
+static void install(void)
+{
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    sigemptyset(&sa.sa_mask);
+    /* SA_NODEFER: a fault inside the handler itself must reach it again
+     * (to be reported), not kill the process silently. */
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    if (pgs__sigaction(SIGSEGV, &sa, &previous) != 0)
+        install_err = errno ? errno : EPERM;
+}
+
+int pgs__handler_install(void)
+{
+    pthread_once(&install_once, install);
+    if (install_err) {
+        /* pthread_once will not run again: a later thread gets the same
+         * answer, and the library stays unusable in this process. */
+        errno = install_err;
+        return -1;
+    }
+    return 0;
+}
+
+/* Whether the installed SIGSEGV handler is still ours. */
+int pgs__handler_ours(void)
+{
+    struct sigaction cur;
+    if (sigaction(SIGSEGV, NULL, &cur) != 0)
+        return 0;
+    return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv;
+}
+
+static void set_default(int sig)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigemptyset(&dfl.sa_mask);
+    sigaction(sig, &dfl, NULL);
+}
+
+/*
+ * Hand a fault that is not ours to whoever would have had it.  For the
+ * default action: restore it and let the faulting instruction run again,
+ * so the process dies by SIGSEGV with a core as if we were not there; a
+ * signal that some process sent is sent again, with its original siginfo.
+ */
+static void pass_on(int sig, siginfo_t *si, void *uc)
+{
+    struct sigaction p = previous;
+    int has_info = (p.sa_flags & SA_SIGINFO) != 0;
+    if (!has_info && p.sa_handler == SIG_IGN && si->si_code <= 0)
+        return; /* a sent SIGSEGV that the program ignores */
+    if (!has_info && (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN)) {
+        set_default(sig);
+        if (si->si_code <= 0)
+            syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
+                    sig, si);
+        return;
+    }
+    if (p.sa_flags & SA_RESETHAND) {
+        /* One delivery, then the program's disposition is the default. */
+        memset(&previous, 0, sizeof previous);
+        previous.sa_handler = SIG_DFL;
+    }
+    /* Run it with the mask it asked for, as the kernel would have. */
+    sigset_t mask = p.sa_mask, saved;
+    if (!(p.sa_flags & SA_NODEFER))
+        sigaddset(&mask, sig);
+    pthread_sigmask(SIG_BLOCK, &mask, &saved);
+    if (has_info)
+        p.sa_sigaction(sig, si, uc);
+    else
+        p.sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+}
+
+/* Print the report for a fault we own but cannot serve, and arrange for
+ * the process to die by SIGSEGV: with the default action restored, the
+ * faulting instruction faults again when the handler returns. */
+static void fatal(struct pgs_msg *m, void *uc)
+{
+    pgs__msg_emit(m);
+    pgs__backtrace_ucontext(uc);
+    set_default(SIGSEGV);
+}
+
+static void report(const char *what, const pgs_task *t, uintptr_t addr,
+                   const char *limit, uint64_t limit_bytes, void *uc)
+{
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: ");
+    pgs__msg_str(&m, what);
+    pgs__msg_str(&m, " in task ");
+    pgs__msg_task(&m, t);
+    pgs__msg_str(&m, " at address ");
+    pgs__msg_hex(&m, addr);
+    pgs__msg_str(&m, ": ");
+    pgs__msg_str(&m, limit);
+    if (limit_bytes) {
+        pgs__msg_str(&m, " ");
+        pgs__msg_dec(&m, limit_bytes);
+        pgs__msg_str(&m, " bytes");
+    }
+    if (t && t->th) {
+        pgs__msg_str(&m, " (task holds ");
+        pgs__msg_dec(&m, t->pages);
+        pgs__msg_str(&m, " pages)");
+    }
+    pgs__msg_str(&m, "\n");
+    fatal(&m, uc);
+}
+
+/*
+ * Give the running task t the top `need` pages of its region (it holds
+ * fewer).  Grows by doubling, up to PGS_GROW_MAX_PAGES at once, so that
+ * reaching depth D takes O(log D) faults.  Returns 1 when the task can go
+ * on, 0 after a fatal report.
+ */
+static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
+                uintptr_t addr, void *uc)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    size_t extra = t->pages < PGS_GROW_MAX_PAGES ? t->pages
+                                                 : PGS_GROW_MAX_PAGES;
+    size_t want = t->pages + extra;
+    if (want < need)
+        want = need;
+    if (want > th->region_pages)
+        want = th->region_pages;
+    if (th->cap_pages && th->held_pages + (want - t->pages) > th->cap_pages &&
+        th->held_pages + (need - t->pages) <= th->cap_pages)
+        want = need; /* the cap leaves room for what is needed, not more */
+
+    size_t old = t->pages;
+    int over_cap;
+    if (pgs__pages_grow(th, t, want, &over_cap) != 0) {
+        if (over_cap)
+            report("stack memory exhausted", t, addr,
+                   "the thread's max_stack_bytes is",
+                   (uint64_t)th->cap_pages * PGS_PAGE, uc);
+        else
+            report("stack memory exhausted", t, addr,
+                   "the system refused memory for the stack", 0, uc);
+        return 0;
+    }
+    if (pgs__region_map(th, t, old, 1) != 0) {
+        pgs__pages_trim(th, t, old);
+        report("stack memory exhausted", t, addr,
+               "the system refused to map stack pages", 0, uc);
+        return 0;
+    }
+    r->mapped = t->pages;
+    th->faults++;
+    return 1;
+}
+
+/* Returns 1 if the fault was ours and the task can go on, 0 if it is not
+ * ours.  Ours but fatal: reports and returns 1 with the default action
+ * restored, so the retried instruction kills the process. */
+static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
+{
+    pgs_task *t = th->current;
+    struct pgs_region *r = pgs__region_of(th, t);
+    uintptr_t base = (uintptr_t)r->base, top = (uintptr_t)r->top;
+    uintptr_t rsp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t addr = (uintptr_t)si->si_addr;
+    int rsp_in = rsp >= base && rsp < top;
+
+    if (si->si_code == SI_KERNEL) {
+        /* The kernel could not push a signal frame below rsp (or this is a
+         * general-protection fault, which looks the same).  Mapping the
+         * headroom below rsp fixes the first; if it is already mapped, the
+         * fault is not ours. */
+        if (!rsp_in)
+            return 0;
+        size_t need = pgs__cover(r, rsp - th->headroom);
+        if (need <= t->pages)
+            return 0;
+        grow(th, t, need, rsp, uc);
+        return 1;
+    }
+
+    if (addr >= base - PGS_GUARD && addr < base) {
+        report("stack overflow", t, addr, "every task's stack is limited to",
+               th->size, uc);
+        return 1;
+    }
+    if (addr < (uintptr_t)th->reserve ||
+        addr >= (uintptr_t)th->reserve + th->reserve_len)
+        return 0; /* outside this thread's regions */
+    if (addr < base || addr >= top) {
+        report("access to another region's stack", t, addr,
+               "a task may only use its own stack; the region belongs to",
+               0, uc);
+        return 1;
+    }
+    if (addr >= top - t->pages * PGS_PAGE)
+        return 0; /* already mapped: growth cannot be the answer */
+    if (rsp_in && addr + PGS_REDZONE + PGS_STRAY_SLACK < rsp) {
+        report("access far below the stack pointer", t, addr,
+               "not stack growth: a pointer into another task's stack?",
+               0, uc);
+        return 1;
+    }
+    uintptr_t low = addr;
+    if (rsp_in && rsp - PGS_REDZONE < low)
+        low = rsp - PGS_REDZONE;
+    size_t need = pgs__cover(r, low > base + th->headroom
+                                    ? low - th->headroom : base);
+    grow(th, t, need, addr, uc);
+    return 1;
+}
+
+static void on_segv(int sig, siginfo_t *si, void *ucv)
+{
+    int saved_errno = errno;
+    struct pgs_thread *th = pgs__tls;
+    if (th && th->in_handler) {
+        /* A fault while serving a fault: never loop. */
+        struct pgs_msg m = { .len = 0 };
+        pgs__msg_str(&m, "pagedstack: fault at ");
+        pgs__msg_hex(&m, (uintptr_t)si->si_addr);
+        pgs__msg_str(&m, " inside the stack fault handler; giving up\n");
+        pgs__msg_emit(&m);
+        set_default(sig);
+        errno = saved_errno;
+        return;
+    }
+    if (th && th->current && si->si_code > 0) {
+        th->in_handler = 1;
+        int ours = serve(th, si, ucv);
+        th->in_handler = 0;
+        if (ours) {
+            errno = saved_errno;
+            return;
+        }
+    }
+    pass_on(sig, si, ucv);
+    errno = saved_errno;
+}

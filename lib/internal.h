@@ -1,0 +1,193 @@
+/*
+ * Internal state shared by the pieces of the library.  Nothing here is
+ * part of the public API.
+ *
+ * A thread that runs tasks owns a pgs_thread: its regions (the shared stack
+ * areas tasks run in), its page pool (a memfd in which every task owns one
+ * extent of stack_size bytes, so that a task's pages always have contiguous
+ * file offsets and one mmap maps them all), its alternate signal stack and
+ * the switch stack on which remaps run.
+ */
+#ifndef PGS_INTERNAL_H
+#define PGS_INTERNAL_H
+
+#include <errno.h>
+#include <signal.h>
+#include <unistd.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <sys/types.h>
+#include "pagedstack.h"
+
+#define PGS_PAGE ((size_t)4096)
+#define PGS_DEFAULT_STACK ((size_t)8 << 20)
+#define PGS_DEFAULT_REGIONS 1u
+#define PGS_MAX_REGIONS 1024u
+#define PGS_MIN_STACK ((size_t)64 << 10)
+#define PGS_MAX_STACK ((size_t)64 << 30)
+/* Inaccessible space below every region: a fault there is an overflow. */
+#define PGS_GUARD ((size_t)1 << 20)
+/* Bytes below rsp that the ABI lets a function use without moving rsp. */
+#define PGS_REDZONE ((size_t)128)
+/* A fault further than this below the interrupted rsp is not growth. */
+#define PGS_STRAY_SLACK ((size_t)64 << 10)
+/* Growth doubles the task's pages, but adds at most this much at once. */
+#define PGS_GROW_MAX_PAGES ((size_t)256)
+/* The alternate signal stack and the switch stack. */
+#define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
+#define PGS_SWITCH_STACK_SIZE ((size_t)64 << 10)
+/* The memfd's size: file space is free until touched, so every possible
+ * task extent fits (64 TiB = 8M extents of 8 MiB). */
+#define PGS_POOL_FILE_SIZE ((off_t)1 << 46)
+
+#define pgs_fast(x) __builtin_expect(!!(x), 1)
+#define pgs_slow(x) __builtin_expect(!!(x), 0)
+
+struct pgs_thread;
+
+/* One shared region: [base, top) with PGS_GUARD inaccessible below base.
+ * The top `mapped` pages show `occupant`'s pages; the rest is PROT_NONE. */
+struct pgs_region {
+    char *base;
+    char *top;
+    pgs_task *occupant;
+    size_t mapped;
+};
+
+struct pgs_task {
+    void *sp;                  /* saved stack pointer; NULL before the first run */
+    struct pgs_thread *th;     /* owner; NULL once the owning thread has exited */
+    pgs_task *resumer;         /* who resumed it; NULL = the thread's own stack */
+    pgs_fn fn;
+    void *arg;
+    int state;                 /* enum pgs_state */
+    unsigned region;           /* index of its region, fixed for life */
+    /* The page array: the task holds `pages` pages, the top of its region
+     * downwards, backed by extent `slot` of the pool's memfd. */
+    size_t slot;
+    size_t pages;
+    size_t peak_pages;
+    pgs_task *prev, *next;     /* the owning thread's live tasks */
+    char name[32];
+};
+
+struct pgs_thread {
+    /* Configuration. */
+    size_t size;               /* bytes per region (= per-task stack limit) */
+    size_t region_pages;
+    unsigned nregions;
+    size_t cap_pages;          /* max pages all tasks may hold; 0 = no cap */
+    size_t headroom;           /* bytes kept mapped below a running task's rsp */
+
+    /* Regions: one reservation holding every region and its guard. */
+    char *reserve;
+    size_t reserve_len;
+    struct pgs_region *regions;
+    unsigned next_region;
+
+    /* Page pool. */
+    int fd;
+    size_t slots_used;         /* extents ever handed out */
+    size_t *free_slots;        /* extents given back, all holes */
+    size_t nfree;
+    size_t free_cap;
+    size_t held_pages;         /* pages held by tasks */
+    size_t peak_pages;
+    size_t reserved_pages;     /* one per task created but never run */
+
+    /* The alternate signal stack and the switch stack (one mapping). */
+    char *stacks;
+    size_t stacks_len;
+    char *switch_top;
+    stack_t old_altstack;
+    int own_altstack;
+
+    /* Switching. */
+    pgs_task *current;
+    void *main_sp;             /* the thread's own stack while a task runs */
+    void *xfer;                /* the value a resume or yield hands over */
+    pgs_task *sw_from, *sw_to; /* the switch prepare() is doing */
+    int sw_err;                /* errno if prepare() could not map sw_to */
+
+    /* Fault handler. */
+    volatile sig_atomic_t in_handler;
+
+    /* Figures and bookkeeping. */
+    size_t tasks;
+    uint64_t faults;
+    uint64_t remaps;
+    pgs_task *list;
+};
+
+/* The calling thread's state.  initial-exec: the fault handler reads it,
+ * and the general-dynamic model may call malloc on first access. */
+extern __thread struct pgs_thread *pgs__tls
+    __attribute__((tls_model("initial-exec")));
+
+static inline size_t pgs__round_up(size_t n, size_t to)
+{
+    return (n + to - 1) / to * to;
+}
+
+/* Pages, counted from the top of r, needed to cover address a. */
+static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
+{
+    uintptr_t base = (uintptr_t)r->base, top = (uintptr_t)r->top;
+    if (a <= base)
+        return (top - base) / PGS_PAGE;
+    if (a >= top)
+        return 0;
+    return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) / PGS_PAGE;
+}
+
+static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
+                                                const pgs_task *t)
+{
+    return &th->regions[t->region];
+}
+
+/* thread.c */
+struct pgs_thread *pgs__thread_get(void); /* init with defaults if needed */
+
+/* pool.c: extents, pages, the memfd. */
+int pgs__pool_open(struct pgs_thread *th);
+void pgs__pool_close(struct pgs_thread *th);
+int pgs__slot_get(struct pgs_thread *th, size_t *slot);
+void pgs__slot_put(struct pgs_thread *th, size_t slot);
+off_t pgs__page_offset(const struct pgs_thread *th, const pgs_task *t,
+                       size_t page_from_top);
+int pgs__pages_grow(struct pgs_thread *th, pgs_task *t, size_t pages,
+                    int *over_cap);
+int pgs__pages_trim(struct pgs_thread *th, pgs_task *t, size_t keep);
+
+/* region.c: reserving and remapping regions. */
+int pgs__regions_reserve(struct pgs_thread *th);
+void pgs__regions_release(struct pgs_thread *th);
+int pgs__region_map(struct pgs_thread *th, pgs_task *t, size_t from_page,
+                    int populate);
+int pgs__region_clear(struct pgs_region *r, size_t from_page,
+                      size_t to_page);
+void pgs__region_populate(struct pgs_thread *th, pgs_task *t);
+size_t pgs__keep_pages(struct pgs_thread *th, const pgs_task *t);
+
+/* fault.c */
+int pgs__handler_install(void);
+int pgs__handler_ours(void);
+
+/* report.c: async-signal-safe diagnostics. */
+struct pgs_msg {
+    char buf[512];
+    size_t len;
+};
+void pgs__msg_str(struct pgs_msg *m, const char *s);
+void pgs__msg_dec(struct pgs_msg *m, uint64_t v);
+void pgs__msg_hex(struct pgs_msg *m, uintptr_t v);
+void pgs__msg_task(struct pgs_msg *m, const pgs_task *t);
+void pgs__msg_emit(struct pgs_msg *m);
+void pgs__backtrace_ucontext(void *uc);
+__attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
+
+/* task.c */
+void *pgs__prepare(void *th);
+
+#endif

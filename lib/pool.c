@@ -1,0 +1,132 @@
+/*
+ * The page pool: stack memory lives in one memfd per thread.  Every task
+ * owns one extent of the file, stack_size bytes long, laid out like the
+ * region (offset o in the extent backs address base + o), so a task's pages
+ * always have contiguous offsets and one mmap shows them all.  File space
+ * costs nothing until a page is allocated in it, so extents are free.
+ *
+ * Pages are allocated with fallocate (which zeroes them, and fails cleanly
+ * instead of the process dying later when memory runs out) and given back
+ * by punching holes, which returns them to the OS at once.  The invariant
+ * that keeps stacks private: every page of an extent beyond the pages its
+ * task holds is a hole, so whatever a task grows into reads as zero and no
+ * task ever sees bytes another left behind.
+ */
+#include "config.h"
+#include <fcntl.h>
+#include <linux/falloc.h>
+#include "internal.h"
+#include "sys.h"
+
+int pgs__pool_open(struct pgs_thread *th)
+{
+    th->fd = pgs__memfd("pagedstack");
+    if (th->fd < 0)
+        return -1;
+    if (pgs__ftruncate(th->fd, PGS_POOL_FILE_SIZE) != 0) {
+        int e = errno;
+        close(th->fd);
+        th->fd = -1;
+        errno = e;
+        return -1;
+    }
+    return 0;
+}
+
+void pgs__pool_close(struct pgs_thread *th)
+{
+    if (th->fd >= 0)
+        close(th->fd);
+    th->fd = -1;
+    free(th->free_slots);
+    th->free_slots = NULL;
+    th->nfree = th->free_cap = 0;
+}
+
+/* Hand out an extent.  No system call: a new one is just the next index.
+ * The free list always has room for every extent ever handed out, so that
+ * giving one back can never fail. */
+int pgs__slot_get(struct pgs_thread *th, size_t *slot)
+{
+    if (th->nfree > 0) {
+        *slot = th->free_slots[--th->nfree];
+        return 0;
+    }
+    if ((off_t)((th->slots_used + 1) * th->size) > PGS_POOL_FILE_SIZE) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (th->slots_used == th->free_cap) {
+        size_t cap = th->free_cap ? th->free_cap * 2 : 64;
+        size_t *n = pgs__realloc(th->free_slots, cap * sizeof *n);
+        if (!n)
+            return -1;
+        th->free_slots = n;
+        th->free_cap = cap;
+    }
+    *slot = th->slots_used++;
+    return 0;
+}
+
+/* Take an extent back.  Its task must hold no pages (all holes). */
+void pgs__slot_put(struct pgs_thread *th, size_t slot)
+{
+    th->free_slots[th->nfree++] = slot;
+}
+
+/* File offset of the page that is page_from_top pages below the top of t's
+ * region (0 = the topmost page). */
+off_t pgs__page_offset(const struct pgs_thread *th, const pgs_task *t,
+                       size_t page_from_top)
+{
+    return (off_t)(t->slot * th->size +
+                   th->size - (page_from_top + 1) * PGS_PAGE);
+}
+
+/* Let t hold `pages` pages (more than it holds now): allocate the new ones,
+ * zeroed, in its extent.  Fails with ENOMEM, setting *over_cap when the
+ * thread's cap is what refused.  Async-signal-safe: the fault path uses it. */
+int pgs__pages_grow(struct pgs_thread *th, pgs_task *t, size_t pages,
+                    int *over_cap)
+{
+    size_t add = pages - t->pages;
+    *over_cap = 0;
+    if (th->cap_pages && th->held_pages + add > th->cap_pages) {
+        *over_cap = 1;
+        errno = ENOMEM;
+        return -1;
+    }
+    off_t off = pgs__page_offset(th, t, pages - 1);
+    if (pgs__fallocate(th->fd, 0, off, (off_t)(add * PGS_PAGE)) != 0) {
+        /* Whatever part was allocated must not stay behind as a non-hole
+         * beyond the task's pages. */
+        int e = errno;
+        pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                       off, (off_t)(add * PGS_PAGE));
+        errno = (e == ENOSPC || e == EFBIG) ? ENOMEM : e;
+        return -1;
+    }
+    th->held_pages += add;
+    if (th->held_pages > th->peak_pages)
+        th->peak_pages = th->held_pages;
+    t->pages = pages;
+    if (pages > t->peak_pages)
+        t->peak_pages = pages;
+    return 0;
+}
+
+/* Give back t's pages beyond the top `keep` ones.  The pages may still be
+ * mapped in the region; the caller unmaps them.  On failure t keeps them. */
+int pgs__pages_trim(struct pgs_thread *th, pgs_task *t, size_t keep)
+{
+    if (t->pages <= keep)
+        return 0;
+    size_t drop = t->pages - keep;
+    if (pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                       pgs__page_offset(th, t, t->pages - 1),
+                       (off_t)(drop * PGS_PAGE)) != 0)
+        return -1;
+    th->held_pages -= drop;
+    t->pages = keep;
+    return 0;
+}

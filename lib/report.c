@@ -1,0 +1,113 @@
+/*
+ * Diagnostics that are safe to produce inside the fault handler: messages
+ * are built in a fixed buffer and written with one write(2); no stdio, no
+ * malloc.  The backtrace uses libunwind's local unwinder on the faulting
+ * context.
+ */
+#include "config.h"
+#include <signal.h>
+#include <string.h>
+#define UNW_LOCAL_ONLY
+#include <libunwind.h>
+#include "internal.h"
+
+void pgs__msg_str(struct pgs_msg *m, const char *s)
+{
+    while (*s && m->len < sizeof m->buf - 1)
+        m->buf[m->len++] = *s++;
+}
+
+void pgs__msg_dec(struct pgs_msg *m, uint64_t v)
+{
+    char d[24];
+    int n = 0;
+    do {
+        d[n++] = (char)('0' + v % 10);
+        v /= 10;
+    } while (v);
+    while (n > 0 && m->len < sizeof m->buf - 1)
+        m->buf[m->len++] = d[--n];
+}
+
+void pgs__msg_hex(struct pgs_msg *m, uintptr_t v)
+{
+    char d[2 + 16];
+    int n = 0;
+    do {
+        d[n++] = "0123456789abcdef"[v & 15];
+        v >>= 4;
+    } while (v);
+    pgs__msg_str(m, "0x");
+    while (n > 0 && m->len < sizeof m->buf - 1)
+        m->buf[m->len++] = d[--n];
+}
+
+/* A task as diagnostics name it: "name" (0x...), or just the address. */
+void pgs__msg_task(struct pgs_msg *m, const pgs_task *t)
+{
+    if (t && t->name[0]) {
+        pgs__msg_str(m, "\"");
+        pgs__msg_str(m, t->name);
+        pgs__msg_str(m, "\" (");
+        pgs__msg_hex(m, (uintptr_t)t);
+        pgs__msg_str(m, ")");
+    } else {
+        pgs__msg_hex(m, (uintptr_t)t);
+    }
+}
+
+void pgs__msg_emit(struct pgs_msg *m)
+{
+    size_t off = 0;
+    while (off < m->len) {
+        ssize_t n = write(STDERR_FILENO, m->buf + off, m->len - off);
+        if (n < 0 && errno == EINTR)
+            continue;
+        if (n <= 0)
+            break;
+        off += (size_t)n;
+    }
+    m->len = 0;
+}
+
+/* Print the call chain of the interrupted context, one frame a line. */
+void pgs__backtrace_ucontext(void *uc)
+{
+    unw_cursor_t c;
+    struct pgs_msg m = { .len = 0 };
+    if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
+        return;
+    for (int depth = 0; depth < 64; depth++) {
+        unw_word_t ip = 0, off = 0;
+        char name[128];
+        if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
+            break;
+        pgs__msg_str(&m, "pagedstack:   #");
+        pgs__msg_dec(&m, (uint64_t)depth);
+        pgs__msg_str(&m, " ");
+        pgs__msg_hex(&m, (uintptr_t)ip);
+        if (unw_get_proc_name(&c, name, sizeof name, &off) == 0) {
+            pgs__msg_str(&m, " ");
+            pgs__msg_str(&m, name);
+            pgs__msg_str(&m, "+");
+            pgs__msg_hex(&m, (uintptr_t)off);
+        }
+        pgs__msg_str(&m, "\n");
+        pgs__msg_emit(&m);
+        if (unw_step(&c) <= 0)
+            break;
+    }
+}
+
+/* For failures outside the fault path that cannot be returned to anyone:
+ * say what happened and die by SIGSEGV. */
+void pgs__die(struct pgs_msg *m)
+{
+    struct sigaction dfl;
+    pgs__msg_emit(m);
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    sigaction(SIGSEGV, &dfl, NULL);
+    raise(SIGSEGV);
+    _exit(128 + SIGSEGV);
+}

@@ -1,0 +1,62 @@
+/* The C side of the assembly context switch (asm/switch_x86_64.S). */
+#ifndef PGS_SWITCH_H
+#define PGS_SWITCH_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include "../asm/frame.h"
+
+/* The frame the switch saves, as C sees it (layout: asm/frame.h). */
+struct pgs_frame {
+    uint32_t mxcsr;
+    uint16_t fpucw;
+    uint16_t pad;
+    uint64_t r15, r14, r13, r12, rbx, rbp;
+    void *rip;
+};
+_Static_assert(offsetof(struct pgs_frame, mxcsr) == PGS_FRAME_MXCSR, "frame");
+_Static_assert(offsetof(struct pgs_frame, fpucw) == PGS_FRAME_FPUCW, "frame");
+_Static_assert(offsetof(struct pgs_frame, r15) == PGS_FRAME_R15, "frame");
+_Static_assert(offsetof(struct pgs_frame, r14) == PGS_FRAME_R14, "frame");
+_Static_assert(offsetof(struct pgs_frame, r13) == PGS_FRAME_R13, "frame");
+_Static_assert(offsetof(struct pgs_frame, r12) == PGS_FRAME_R12, "frame");
+_Static_assert(offsetof(struct pgs_frame, rbx) == PGS_FRAME_RBX, "frame");
+_Static_assert(offsetof(struct pgs_frame, rbp) == PGS_FRAME_RBP, "frame");
+_Static_assert(offsetof(struct pgs_frame, rip) == PGS_FRAME_RIP, "frame");
+_Static_assert(sizeof(struct pgs_frame) == PGS_FRAME_SIZE, "frame");
+
+/* Save the running context into *save_sp and continue the one at to_sp. */
+void pgs__switch(void **save_sp, void *to_sp);
+
+/* Save the running context into *save_sp, call prepare(arg) on the switch
+ * stack (16-byte aligned top), and continue the context whose stack pointer
+ * prepare returns. */
+void pgs__switch_via(void **save_sp, void *arg, void *(*prepare)(void *),
+                     void *switch_stack);
+
+/* Where a first frame built by pgs__frame_init returns to. */
+void pgs__task_entry(void);
+
+/*
+ * Build a first frame just below stack_top (which must be 16-byte aligned)
+ * so that switching to the returned stack pointer calls fn(arg) on that
+ * stack.  fn must never return.
+ */
+static inline void *pgs__frame_init(void *stack_top, void (*fn)(void *),
+                                    void *arg)
+{
+    /* After the frame is popped rsp must be 16-byte aligned, so the frame
+     * ends 16 bytes below the top (the 16 bytes stay unused). */
+    struct pgs_frame *f =
+        (struct pgs_frame *)((char *)stack_top - 16 - sizeof *f);
+    *f = (struct pgs_frame){
+        .mxcsr = 0x1f80, /* all exceptions masked, round to nearest */
+        .fpucw = 0x037f, /* the same for x87, extended precision */
+        .r12 = (uint64_t)(uintptr_t)arg,
+        .r13 = (uint64_t)(uintptr_t)fn,
+        .rip = (void *)pgs__task_entry,
+    };
+    return f;
+}
+
+#endif

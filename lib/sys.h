@@ -1,0 +1,121 @@
+/*
+ * Every system call and allocation that can fail goes through these
+ * wrappers.  In the installed library they are plain calls.  In the test
+ * build (PGS_FAULT_INJECTION) each one first asks the injector whether this
+ * call should fail, so tests can make the Nth failure point fail and check
+ * that the library recovers or dies loudly.
+ */
+#ifndef PGS_SYS_H
+#define PGS_SYS_H
+
+#include <errno.h>
+#include <signal.h>
+#include <stdlib.h>
+#include <sys/mman.h>
+#include <sys/types.h>
+#include <unistd.h>
+
+enum pgs_fail_point {
+    PGS_FP_MEMFD,
+    PGS_FP_FTRUNCATE,
+    PGS_FP_FALLOCATE,
+    PGS_FP_MMAP,
+    PGS_FP_MPROTECT,
+    PGS_FP_MUNMAP,
+    PGS_FP_MADVISE,
+    PGS_FP_SIGALTSTACK,
+    PGS_FP_SIGACTION,
+    PGS_FP_MALLOC,
+    PGS_FP_COUNT
+};
+
+#ifdef PGS_FAULT_INJECTION
+/* Returns the errno this call must fail with, or 0 to let it run. */
+int pgs__inject(enum pgs_fail_point p, const char *site);
+#define PGS_INJECT(p, err_ret)                                              \
+    do {                                                                    \
+        int pgs_e_ = pgs__inject((p), __func__);                            \
+        if (pgs_e_) {                                                       \
+            errno = pgs_e_;                                                 \
+            return err_ret;                                                 \
+        }                                                                   \
+    } while (0)
+#else
+#define PGS_INJECT(p, err_ret) ((void)0)
+#endif
+
+/* The site name in injection reports is the wrapper's caller only when the
+ * wrappers are inlined into it, so they are forced inline. */
+#define PGS_SYS static inline __attribute__((always_inline))
+
+PGS_SYS int pgs__memfd(const char *name)
+{
+    PGS_INJECT(PGS_FP_MEMFD, -1);
+    extern int memfd_create(const char *, unsigned int);
+    return memfd_create(name, 1u /* MFD_CLOEXEC */);
+}
+
+PGS_SYS int pgs__ftruncate(int fd, off_t len)
+{
+    PGS_INJECT(PGS_FP_FTRUNCATE, -1);
+    return ftruncate(fd, len);
+}
+
+PGS_SYS int pgs__fallocate(int fd, int mode, off_t off, off_t len)
+{
+    PGS_INJECT(PGS_FP_FALLOCATE, -1);
+    extern int fallocate(int, int, off_t, off_t);
+    return fallocate(fd, mode, off, len);
+}
+
+PGS_SYS void *pgs__mmap(void *a, size_t len, int prot, int flags, int fd,
+                        off_t off)
+{
+    PGS_INJECT(PGS_FP_MMAP, MAP_FAILED);
+    return mmap(a, len, prot, flags, fd, off);
+}
+
+PGS_SYS int pgs__mprotect(void *a, size_t len, int prot)
+{
+    PGS_INJECT(PGS_FP_MPROTECT, -1);
+    return mprotect(a, len, prot);
+}
+
+PGS_SYS int pgs__munmap(void *a, size_t len)
+{
+    PGS_INJECT(PGS_FP_MUNMAP, -1);
+    return munmap(a, len);
+}
+
+PGS_SYS int pgs__madvise(void *a, size_t len, int advice)
+{
+    PGS_INJECT(PGS_FP_MADVISE, -1);
+    return madvise(a, len, advice);
+}
+
+PGS_SYS int pgs__sigaltstack(const stack_t *ss, stack_t *old)
+{
+    PGS_INJECT(PGS_FP_SIGALTSTACK, -1);
+    return sigaltstack(ss, old);
+}
+
+PGS_SYS int pgs__sigaction(int sig, const struct sigaction *sa,
+                           struct sigaction *old)
+{
+    PGS_INJECT(PGS_FP_SIGACTION, -1);
+    return sigaction(sig, sa, old);
+}
+
+PGS_SYS void *pgs__malloc(size_t n)
+{
+    PGS_INJECT(PGS_FP_MALLOC, NULL);
+    return malloc(n);
+}
+
+PGS_SYS void *pgs__realloc(void *p, size_t n)
+{
+    PGS_INJECT(PGS_FP_MALLOC, NULL);
+    return realloc(p, n);
+}
+
+#endif

@@ -1,0 +1,194 @@
+/*
+ * Per-thread setup and teardown: the regions, the pool, the alternate
+ * signal stack (the fault handler runs there, because the faulting stack is
+ * by definition not mapped) and the switch stack (remaps run there, never
+ * on the region being remapped).
+ */
+#include "config.h"
+#include <pthread.h>
+#include <string.h>
+#include "internal.h"
+#include "sys.h"
+
+__thread struct pgs_thread *pgs__tls
+    __attribute__((tls_model("initial-exec")));
+
+static pthread_key_t exit_key;
+static pthread_once_t exit_key_once = PTHREAD_ONCE_INIT;
+static int exit_key_err;
+
+static void thread_release(struct pgs_thread *th);
+
+/* At thread exit: release what the thread held.  Its tasks, if any are
+ * left, lose their stacks; they become orphans that can only be destroyed
+ * (pgs_resume says EPERM). */
+static void thread_exit(void *arg)
+{
+    struct pgs_thread *th = arg;
+    for (pgs_task *t = th->list; t; t = t->next) {
+        t->th = NULL;
+        t->pages = 0;
+    }
+    thread_release(th);
+}
+
+static void exit_key_create(void)
+{
+    exit_key_err = pthread_key_create(&exit_key, thread_exit);
+}
+
+/* The alternate signal stack and the switch stack share one mapping:
+ *   [guard][alternate signal stack][guard][switch stack]
+ * Keep a user's alternate stack if it is already large enough. */
+static int stacks_create(struct pgs_thread *th)
+{
+    size_t g = PGS_PAGE;
+    th->stacks_len = g + PGS_ALTSTACK_SIZE + g + PGS_SWITCH_STACK_SIZE;
+    th->stacks = pgs__mmap(NULL, th->stacks_len, PROT_NONE,
+                           MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (th->stacks == MAP_FAILED) {
+        th->stacks = NULL;
+        return -1;
+    }
+    char *alt = th->stacks + g;
+    char *sw = alt + PGS_ALTSTACK_SIZE + g;
+    if (pgs__mprotect(alt, PGS_ALTSTACK_SIZE, PROT_READ | PROT_WRITE) != 0 ||
+        pgs__mprotect(sw, PGS_SWITCH_STACK_SIZE, PROT_READ | PROT_WRITE) != 0)
+        return -1;
+    th->switch_top = sw + PGS_SWITCH_STACK_SIZE;
+
+    stack_t cur;
+    if (pgs__sigaltstack(NULL, &cur) != 0)
+        return -1;
+    th->old_altstack = cur;
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= PGS_ALTSTACK_SIZE)
+        return 0;
+    stack_t ss = { .ss_sp = alt, .ss_size = PGS_ALTSTACK_SIZE, .ss_flags = 0 };
+    if (pgs__sigaltstack(&ss, NULL) != 0)
+        return -1;
+    th->own_altstack = 1;
+    return 0;
+}
+
+static void stacks_destroy(struct pgs_thread *th)
+{
+    if (th->own_altstack) {
+        /* Put back what the thread had; if it had none, disable ours. */
+        stack_t old = th->old_altstack;
+        if (old.ss_flags & SS_DISABLE)
+            old = (stack_t){ .ss_flags = SS_DISABLE };
+        sigaltstack(&old, NULL);
+        th->own_altstack = 0;
+    }
+    if (th->stacks)
+        munmap(th->stacks, th->stacks_len);
+    th->stacks = NULL;
+}
+
+static void thread_release(struct pgs_thread *th)
+{
+    if (pgs__tls == th)
+        pgs__tls = NULL;
+    pgs__regions_release(th);
+    pgs__pool_close(th);
+    stacks_destroy(th);
+    free(th);
+}
+
+static int config_check(const struct pgs_config *c)
+{
+    if (c->stack_size &&
+        (c->stack_size < PGS_MIN_STACK || c->stack_size > PGS_MAX_STACK))
+        return -1;
+    if (c->regions > PGS_MAX_REGIONS)
+        return -1;
+    if (c->max_stack_bytes && c->max_stack_bytes < PGS_PAGE)
+        return -1;
+    return 0;
+}
+
+static int sigsegv_blocked(void)
+{
+    sigset_t s;
+    return pthread_sigmask(SIG_BLOCK, NULL, &s) == 0 &&
+           sigismember(&s, SIGSEGV) == 1;
+}
+
+PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
+{
+    static const struct pgs_config defaults;
+    if (pgs__tls) {
+        errno = EBUSY;
+        return -1;
+    }
+    if (!cfg)
+        cfg = &defaults;
+    if (config_check(cfg) != 0 || sysconf(_SC_PAGESIZE) != (long)PGS_PAGE) {
+        errno = EINVAL;
+        return -1;
+    }
+    if (sigsegv_blocked()) {
+        errno = EPERM;
+        return -1;
+    }
+    pthread_once(&exit_key_once, exit_key_create);
+    if (exit_key_err) {
+        errno = ENOMEM;
+        return -1;
+    }
+    if (pgs__handler_install() != 0) {
+        errno = EPERM;
+        return -1;
+    }
+
+    struct pgs_thread *th = pgs__malloc(sizeof *th);
+    if (!th)
+        return -1;
+    memset(th, 0, sizeof *th);
+    th->fd = -1;
+    th->size = pgs__round_up(cfg->stack_size ? cfg->stack_size
+                                             : PGS_DEFAULT_STACK, PGS_PAGE);
+    th->region_pages = th->size / PGS_PAGE;
+    th->nregions = cfg->regions ? cfg->regions : PGS_DEFAULT_REGIONS;
+    th->cap_pages = cfg->max_stack_bytes / PGS_PAGE;
+    /* A signal handler without SA_ONSTACK pushes its frame below rsp; if
+     * that memory is not mapped the kernel cannot deliver the signal. */
+    long sigstk = sysconf(_SC_SIGSTKSZ);
+    th->headroom = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
+
+    if (pgs__pool_open(th) != 0 || pgs__regions_reserve(th) != 0 ||
+        stacks_create(th) != 0 || pthread_setspecific(exit_key, th) != 0) {
+        /* Whatever refused (memory, descriptors, address space), the
+         * thread cannot get the resources it needs: ENOMEM. */
+        thread_release(th);
+        errno = ENOMEM;
+        return -1;
+    }
+    pgs__tls = th;
+    return 0;
+}
+
+PGS_EXPORT int pgs_thread_fini(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th) {
+        errno = EPERM;
+        return -1;
+    }
+    if (th->tasks || th->current) {
+        errno = EBUSY;
+        return -1;
+    }
+    pthread_setspecific(exit_key, NULL);
+    thread_release(th);
+    return 0;
+}
+
+struct pgs_thread *pgs__thread_get(void)
+{
+    if (pgs_fast(pgs__tls))
+        return pgs__tls;
+    if (pgs_thread_init(NULL) != 0)
+        return NULL;
+    return pgs__tls;
+}
