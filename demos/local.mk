@@ -1,0 +1,3 @@
+# Demo programs: what the library is for, measured.
+include $(srcdir)/demos/memory.mk
+include $(srcdir)/demos/bench.mk

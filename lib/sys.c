@@ -16,13 +16,6 @@ static unsigned long calls[PGS_FP_COUNT];
 static const char *failed_site;
 static int failed_point = -1;
 
-/* Arm the injector: the nth call from now through any failure point fails
- * (n = 0 disarms).  Used by the white-box tests. */
-void pgs__inject_arm(long n);
-long pgs__inject_arm_point(void);
-const char *pgs__inject_site(void);
-unsigned long pgs__inject_calls(int point);
-
 void pgs__inject_arm(long n)
 {
     __atomic_store_n(&countdown, n, __ATOMIC_SEQ_CST);

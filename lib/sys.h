@@ -32,6 +32,13 @@ enum pgs_fail_point {
 #ifdef PGS_FAULT_INJECTION
 /* Returns the errno this call must fail with, or 0 to let it run. */
 int pgs__inject(enum pgs_fail_point p, const char *site);
+/* For tests: make the nth call from now through any failure point fail
+ * (0 disarms); after a run, which point and call site failed (-1/NULL if
+ * none did), and how many calls each point has seen in this process. */
+void pgs__inject_arm(long n);
+long pgs__inject_arm_point(void);
+const char *pgs__inject_site(void);
+unsigned long pgs__inject_calls(int point);
 #define PGS_INJECT(p, err_ret)                                              \
     do {                                                                    \
         int pgs_e_ = pgs__inject((p), __func__);                            \
