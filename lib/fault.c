@@ -132,7 +132,7 @@ static void report(const char *what, const pgs_task *t, uintptr_t addr,
     }
     if (t && t->th) {
         pgs__msg_str(&m, " (task holds ");
-        pgs__msg_dec(&m, t->pages);
+        pgs__msg_dec(&m, pgs__region_of(t->th, t)->mapped);
         pgs__msg_str(&m, " pages)");
     }
     pgs__msg_str(&m, "\n");
@@ -140,7 +140,7 @@ static void report(const char *what, const pgs_task *t, uintptr_t addr,
 }
 
 /*
- * Give the running task t the top `need` pages of its region (it holds
+ * Give the running task t the top `need` pages of its region (it has
  * fewer).  Grows by doubling, up to PGS_GROW_MAX_PAGES at once, so that
  * reaching depth D takes O(log D) faults.  Returns 1 when the task can go
  * on, 0 after a fatal report.
@@ -149,36 +149,30 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
                 uintptr_t addr, void *uc)
 {
     struct pgs_region *r = pgs__region_of(th, t);
-    size_t extra = t->pages < PGS_GROW_MAX_PAGES ? t->pages
-                                                 : PGS_GROW_MAX_PAGES;
-    size_t want = t->pages + extra;
+    size_t have = r->mapped;
+    size_t want = have + (have < PGS_GROW_MAX_PAGES ? have : PGS_GROW_MAX_PAGES);
     if (want < need)
         want = need;
     if (want > th->region_pages)
         want = th->region_pages;
-    if (th->cap_pages && th->held_pages + (want - t->pages) > th->cap_pages &&
-        th->held_pages + (need - t->pages) <= th->cap_pages)
-        want = need; /* the cap leaves room for what is needed, not more */
+    /* If the cap leaves room for what is needed but not for doubling,
+     * take what is needed. */
+    if (th->cap_bytes &&
+        pgs__held_bytes(th) + (want - have) * PGS_PAGE > th->cap_bytes)
+        want = need;
 
-    size_t old = t->pages;
     int over_cap;
-    if (pgs__pages_grow(th, t, want, &over_cap) != 0) {
+    if (pgs__region_grow(th, r, want, &over_cap) != 0) {
         if (over_cap)
             report("stack memory exhausted", t, addr,
-                   "the thread's max_stack_bytes is",
-                   (uint64_t)th->cap_pages * PGS_PAGE, uc);
+                   "the thread's max_stack_bytes is", th->cap_bytes, uc);
         else
             report("stack memory exhausted", t, addr,
-                   "the system refused memory for the stack", 0, uc);
+                   "the system refused memory for stack pages", 0, uc);
         return 0;
     }
-    if (pgs__region_map(th, t, old, 1) != 0) {
-        pgs__pages_trim(th, t, old);
-        report("stack memory exhausted", t, addr,
-               "the system refused to map stack pages", 0, uc);
-        return 0;
-    }
-    r->mapped = t->pages;
+    if (r->mapped > t->peak_pages)
+        t->peak_pages = r->mapped;
     th->faults++;
     return 1;
 }
@@ -203,7 +197,7 @@ static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
         if (!rsp_in)
             return 0;
         size_t need = pgs__cover(r, rsp - th->headroom);
-        if (need <= t->pages)
+        if (need <= r->mapped)
             return 0;
         grow(th, t, need, rsp, uc);
         return 1;
@@ -223,7 +217,7 @@ static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
                0, uc);
         return 1;
     }
-    if (addr >= top - t->pages * PGS_PAGE)
+    if (addr >= top - r->mapped * PGS_PAGE)
         return 0; /* already mapped: growth cannot be the answer */
     if (rsp_in && addr + PGS_REDZONE + PGS_STRAY_SLACK < rsp) {
         report("access far below the stack pointer", t, addr,

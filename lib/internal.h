@@ -33,6 +33,9 @@
 #define PGS_STRAY_SLACK ((size_t)64 << 10)
 /* Growth doubles the task's pages, but adds at most this much at once. */
 #define PGS_GROW_MAX_PAGES ((size_t)256)
+/* An evicted task whose live stack is at most this long is saved by
+ * copying; a deeper one keeps its pages and is remapped. */
+#define PGS_COPY_MAX ((size_t)32 << 10)
 /* The alternate signal stack and the switch stack. */
 #define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
 #define PGS_SWITCH_STACK_SIZE ((size_t)64 << 10)
@@ -45,13 +48,29 @@
 
 struct pgs_thread;
 
-/* One shared region: [base, top) with PGS_GUARD inaccessible below base.
- * The top `mapped` pages show `occupant`'s pages; the rest is PROT_NONE. */
+/*
+ * One shared region: [base, top) with PGS_GUARD inaccessible below base.
+ * The region owns the extent it shows: the top `mapped` pages of the
+ * region are pages [0, mapped) of extent `slot`, and the rest is PROT_NONE.
+ * The occupant (if any) is the task whose stack those pages are; without
+ * one they are scratch, whose bytes are cleared before a task sees them.
+ */
 struct pgs_region {
     char *base;
     char *top;
     pgs_task *occupant;
+    size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+};
+
+#define PGS_NO_SLOT ((size_t)-1)
+
+/* Where a task's stack is while it is not running. */
+enum pgs_home {
+    PGS_HOME_NONE,             /* never ran, or done: no stack */
+    PGS_HOME_REGION,           /* its region shows it (it is the occupant) */
+    PGS_HOME_COPY,             /* live bytes saved in buf */
+    PGS_HOME_EXTENT            /* pages [0, pages) of its own extent */
 };
 
 struct pgs_task {
@@ -61,12 +80,18 @@ struct pgs_task {
     pgs_fn fn;
     void *arg;
     int state;                 /* enum pgs_state */
+    int home;                  /* enum pgs_home */
     unsigned region;           /* index of its region, fixed for life */
-    /* The page array: the task holds `pages` pages, the top of its region
-     * downwards, backed by extent `slot` of the pool's memfd. */
+    /* The page array of an evicted deep task (home EXTENT): the top `pages`
+     * pages of its stack are pages [0, pages) of pool extent `slot`. */
     size_t slot;
     size_t pages;
-    size_t peak_pages;
+    size_t peak_pages;         /* deepest it has been, in pages */
+    /* The saved live stack of an evicted shallow task (home COPY): buflen
+     * bytes that belong at [top - buflen, top); bufcap allocated. */
+    char *buf;
+    uint32_t buflen;
+    uint32_t bufcap;
     pgs_task *prev, *next;     /* the owning thread's live tasks */
     char name[32];
 };
@@ -76,7 +101,7 @@ struct pgs_thread {
     size_t size;               /* bytes per region (= per-task stack limit) */
     size_t region_pages;
     unsigned nregions;
-    size_t cap_pages;          /* max pages all tasks may hold; 0 = no cap */
+    size_t cap_bytes;          /* max stack memory of all tasks; 0 = no cap */
     size_t headroom;           /* bytes kept mapped below a running task's rsp */
 
     /* Regions: one reservation holding every region and its guard. */
@@ -91,11 +116,16 @@ struct pgs_thread {
     size_t *free_slots;        /* extents given back, all holes */
     size_t nfree;
     size_t free_cap;
-    size_t held_pages;         /* pages held by tasks */
-    size_t peak_pages;
+    size_t held_pages;         /* pages allocated in all extents */
+    size_t copy_bytes;         /* bytes of saved copies (bufcap) */
+    size_t peak_bytes;         /* highest held_pages * page + copy_bytes */
     size_t reserved_pages;     /* one per task created but never run */
+    size_t copy_max;           /* live bytes up to which eviction copies */
 
-    /* The alternate signal stack and the switch stack (one mapping). */
+    /* An evicted task whose live stack is at most this long is saved by
+ * copying; a deeper one keeps its pages and is remapped. */
+#define PGS_COPY_MAX ((size_t)32 << 10)
+/* The alternate signal stack and the switch stack (one mapping). */
     char *stacks;
     size_t stacks_len;
     char *switch_top;
@@ -154,21 +184,26 @@ int pgs__pool_open(struct pgs_thread *th);
 void pgs__pool_close(struct pgs_thread *th);
 int pgs__slot_get(struct pgs_thread *th, size_t *slot);
 void pgs__slot_put(struct pgs_thread *th, size_t slot);
-off_t pgs__page_offset(const struct pgs_thread *th, const pgs_task *t,
-                       size_t page_from_top);
-int pgs__pages_grow(struct pgs_thread *th, pgs_task *t, size_t pages,
-                    int *over_cap);
-int pgs__pages_trim(struct pgs_thread *th, pgs_task *t, size_t keep);
+off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
+                         size_t page_from_top);
+int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
+                     size_t want, int *over_cap);
+int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
+                     size_t keep);
+size_t pgs__held_bytes(const struct pgs_thread *th);
+void pgs__note_peak(struct pgs_thread *th);
 
 /* region.c: reserving and remapping regions. */
 int pgs__regions_reserve(struct pgs_thread *th);
 void pgs__regions_release(struct pgs_thread *th);
-int pgs__region_map(struct pgs_thread *th, pgs_task *t, size_t from_page,
-                    int populate);
+int pgs__region_map(struct pgs_thread *th, struct pgs_region *r, size_t slot,
+                    size_t from_page, size_t to_page, int populate);
 int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
-void pgs__region_populate(struct pgs_thread *th, pgs_task *t);
-size_t pgs__keep_pages(struct pgs_thread *th, const pgs_task *t);
+void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
+                          uintptr_t sp);
+int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
+                     size_t want, int *over_cap);
 
 /* fault.c */
 int pgs__handler_install(void);
@@ -188,6 +223,10 @@ void pgs__backtrace_ucontext(void *uc);
 __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
 
 /* task.c */
+void pgs__task_main(void *task);
+
+/* remap.c: what a region shows. */
 void *pgs__prepare(void *th);
+int pgs__unhome(struct pgs_thread *th, pgs_task *t);
 
 #endif

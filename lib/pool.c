@@ -9,8 +9,8 @@
  * instead of the process dying later when memory runs out) and given back
  * by punching holes, which returns them to the OS at once.  The invariant
  * that keeps stacks private: every page of an extent beyond the pages its
- * task holds is a hole, so whatever a task grows into reads as zero and no
- * task ever sees bytes another left behind.
+ * holder (a region or an evicted task) counts is a hole, so whatever a task
+ * grows into reads as zero and no task ever sees bytes another left behind.
  */
 #include "config.h"
 #include <fcntl.h>
@@ -68,38 +68,51 @@ int pgs__slot_get(struct pgs_thread *th, size_t *slot)
     return 0;
 }
 
-/* Take an extent back.  Its task must hold no pages (all holes). */
+/* Take an extent back.  It must hold no pages (all holes). */
 void pgs__slot_put(struct pgs_thread *th, size_t slot)
 {
     th->free_slots[th->nfree++] = slot;
 }
 
-/* File offset of the page that is page_from_top pages below the top of t's
- * region (0 = the topmost page). */
-off_t pgs__page_offset(const struct pgs_thread *th, const pgs_task *t,
-                       size_t page_from_top)
+/* File offset of the page that is page_from_top pages below the top of
+ * extent `slot` (0 = the topmost page). */
+off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
+                         size_t page_from_top)
 {
-    return (off_t)(t->slot * th->size +
-                   th->size - (page_from_top + 1) * PGS_PAGE);
+    return (off_t)(slot * th->size + th->size - (page_from_top + 1) * PGS_PAGE);
 }
 
-/* Let t hold `pages` pages (more than it holds now): allocate the new ones,
- * zeroed, in its extent.  Fails with ENOMEM, setting *over_cap when the
- * thread's cap is what refused.  Async-signal-safe: the fault path uses it. */
-int pgs__pages_grow(struct pgs_thread *th, pgs_task *t, size_t pages,
-                    int *over_cap)
+/* Stack memory the thread's tasks and regions hold: pages allocated in
+ * extents plus saved copies. */
+size_t pgs__held_bytes(const struct pgs_thread *th)
 {
-    size_t add = pages - t->pages;
+    return th->held_pages * PGS_PAGE + th->copy_bytes;
+}
+
+void pgs__note_peak(struct pgs_thread *th)
+{
+    size_t b = pgs__held_bytes(th);
+    if (b > th->peak_bytes)
+        th->peak_bytes = b;
+}
+
+/* Allocate pages [have, want) of extent `slot`, zeroed.  Fails with ENOMEM,
+ * setting *over_cap when the thread's cap is what refused.
+ * Async-signal-safe: the fault path uses it. */
+int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
+                     size_t want, int *over_cap)
+{
+    size_t add = want - have;
     *over_cap = 0;
-    if (th->cap_pages && th->held_pages + add > th->cap_pages) {
+    if (th->cap_bytes && pgs__held_bytes(th) + add * PGS_PAGE > th->cap_bytes) {
         *over_cap = 1;
         errno = ENOMEM;
         return -1;
     }
-    off_t off = pgs__page_offset(th, t, pages - 1);
+    off_t off = pgs__extent_offset(th, slot, want - 1);
     if (pgs__fallocate(th->fd, 0, off, (off_t)(add * PGS_PAGE)) != 0) {
         /* Whatever part was allocated must not stay behind as a non-hole
-         * beyond the task's pages. */
+         * beyond the extent's pages. */
         int e = errno;
         pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
                        off, (off_t)(add * PGS_PAGE));
@@ -107,26 +120,23 @@ int pgs__pages_grow(struct pgs_thread *th, pgs_task *t, size_t pages,
         return -1;
     }
     th->held_pages += add;
-    if (th->held_pages > th->peak_pages)
-        th->peak_pages = th->held_pages;
-    t->pages = pages;
-    if (pages > t->peak_pages)
-        t->peak_pages = pages;
+    pgs__note_peak(th);
     return 0;
 }
 
-/* Give back t's pages beyond the top `keep` ones.  The pages may still be
- * mapped in the region; the caller unmaps them.  On failure t keeps them. */
-int pgs__pages_trim(struct pgs_thread *th, pgs_task *t, size_t keep)
+/* Give back pages [keep, have) of extent `slot`: the memory returns to the
+ * OS and the file space reads as zero again.  The pages may still be mapped
+ * somewhere; the caller unmaps them.  On failure nothing changed. */
+int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
+                     size_t keep)
 {
-    if (t->pages <= keep)
+    if (have <= keep)
         return 0;
-    size_t drop = t->pages - keep;
+    size_t drop = have - keep;
     if (pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                       pgs__page_offset(th, t, t->pages - 1),
+                       pgs__extent_offset(th, slot, have - 1),
                        (off_t)(drop * PGS_PAGE)) != 0)
         return -1;
     th->held_pages -= drop;
-    t->pages = keep;
     return 0;
 }

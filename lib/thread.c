@@ -27,7 +27,11 @@ static void thread_exit(void *arg)
     struct pgs_thread *th = arg;
     for (pgs_task *t = th->list; t; t = t->next) {
         t->th = NULL;
+        t->home = PGS_HOME_NONE;
         t->pages = 0;
+        free(t->buf);
+        t->buf = NULL;
+        t->bufcap = t->buflen = 0;
     }
     thread_release(th);
 }
@@ -150,7 +154,8 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
                                              : PGS_DEFAULT_STACK, PGS_PAGE);
     th->region_pages = th->size / PGS_PAGE;
     th->nregions = cfg->regions ? cfg->regions : PGS_DEFAULT_REGIONS;
-    th->cap_pages = cfg->max_stack_bytes / PGS_PAGE;
+    th->cap_bytes = cfg->max_stack_bytes;
+    th->copy_max = PGS_COPY_MAX;
     /* A signal handler without SA_ONSTACK pushes its frame below rsp; if
      * that memory is not mapped the kernel cannot deliver the signal. */
     long sigstk = sysconf(_SC_SIGSTKSZ);

@@ -1,0 +1,297 @@
+/*
+ * Which task a region shows, and the work of changing it.  Everything here
+ * runs on the switch stack (pgs__prepare is called by pgs__switch_via), or
+ * from pgs_destroy on a stack outside the region, never on the region being
+ * changed.
+ *
+ * When a task must leave its region for another, it is evicted one of two
+ * ways.  A shallow task (live stack up to copy_max bytes) has its live
+ * bytes copied into a buffer of exactly that size, and the region keeps its
+ * pages as scratch for the next task: no system call, and the waiting task
+ * costs its live bytes, not a page.  A deep task takes the region's extent
+ * with it (nothing is copied) and gives back the pages below its stack
+ * pointer; the region then needs another extent, mapped with one mmap.
+ *
+ * Invariant 1 of the design: a task never sees another's bytes.  Pages a
+ * region gains are zero (fresh extents, grown pages); the scratch pages a
+ * region keeps are cleared below the incoming task's live stack before it
+ * runs.
+ */
+#include "config.h"
+#include <string.h>
+#include "internal.h"
+#include "switch.h"
+#include "sys.h"
+
+/* Pages of scratch a region keeps beyond what its occupant needs, so that a
+ * task that briefly goes a little deeper does not cost a trim each time. */
+#define PGS_SCRATCH_SLACK ((size_t)16)
+
+static __attribute__((noreturn)) void die_unmap(const pgs_task *t)
+{
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: cannot unmap stack pages of task ");
+    pgs__msg_task(&m, t);
+    pgs__msg_str(&m, ": the system refused (out of memory or map count)\n");
+    pgs__die(&m);
+}
+
+/* Where a task that is not running has its stack pointer, were it shown. */
+static uintptr_t entry_sp(const struct pgs_region *r, const pgs_task *t)
+{
+    if (t->sp)
+        return (uintptr_t)t->sp;
+    return (uintptr_t)r->top - 16 - PGS_FRAME_SIZE; /* pgs__frame_init */
+}
+
+/* Pages a task needs to start: its first frame and the headroom below. */
+static size_t start_pages(const struct pgs_thread *th,
+                          const struct pgs_region *r)
+{
+    return pgs__cover(r, (uintptr_t)r->top - 16 - PGS_FRAME_SIZE -
+                             th->headroom);
+}
+
+/* Hide pages [keep, r->mapped) of r and give them back, if r holds more
+ * than keep + slack.  For scratch after a deep occupant has gone. */
+static void scratch_trim(struct pgs_thread *th, struct pgs_region *r,
+                         size_t keep, const pgs_task *who)
+{
+    if (r->mapped <= keep + PGS_SCRATCH_SLACK)
+        return;
+    if (pgs__region_clear(r, keep, r->mapped) != 0)
+        die_unmap(who);
+    /* If the holes cannot be punched, the pages stay allocated (and are
+     * counted); they are hidden, so no one sees them. */
+    if (pgs__extent_trim(th, r->slot, r->mapped, keep) != 0)
+        pgs__extent_trim(th, r->slot, r->mapped, r->mapped);
+    else
+        r->mapped = keep;
+}
+
+/* Copy t's live stack out of r into t's buffer (exact size). */
+static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
+{
+    size_t live = (size_t)(r->top - (char *)t->sp);
+    size_t cap = pgs__round_up(live, 16);
+    if (cap > t->bufcap || cap * 2 < t->bufcap) {
+        char *b = pgs__realloc(t->buf, cap);
+        if (!b)
+            return -1;
+        th->copy_bytes = th->copy_bytes - t->bufcap + cap;
+        t->buf = b;
+        t->bufcap = (uint32_t)cap;
+        pgs__note_peak(th);
+    }
+    memcpy(t->buf, t->sp, live);
+    t->buflen = (uint32_t)live;
+    t->home = PGS_HOME_COPY;
+    return 0;
+}
+
+/* Make r's occupant o leave (o is not done). */
+static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o)
+{
+    uintptr_t sp = (uintptr_t)o->sp;
+    size_t keep = pgs__cover(r, sp - th->headroom);
+    r->occupant = NULL;
+    if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
+        save_copy(th, r, o) == 0) {
+        scratch_trim(th, r, keep, o);
+        return;
+    }
+    /* Deep (or no memory for a copy): o takes the extent.  r still shows
+     * it until the caller maps something else over it or clears it. */
+    o->home = PGS_HOME_EXTENT;
+    o->slot = r->slot;
+    o->pages = r->mapped;
+    if (keep < o->pages &&
+        pgs__extent_trim(th, o->slot, o->pages, keep) == 0)
+        o->pages = keep;
+    r->slot = PGS_NO_SLOT;
+    r->mapped = 0;
+}
+
+/* Make r show t (t is not its occupant, and r has none now).  `*shown` is
+ * how many pages at r's top are mapped, from whatever extent; on return it
+ * still is.  Returns -1 with errno (ENOMEM) if memory for t could not be
+ * had; r then holds no more than before. */
+static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
+                 size_t *shown)
+{
+    int over_cap;
+    uintptr_t sp = entry_sp(r, t);
+    size_t want = pgs__cover(r, sp - th->headroom);
+
+    if (t->home == PGS_HOME_EXTENT) {
+        /* t brings its own pages.  The region's scratch goes back. */
+        if (r->slot != PGS_NO_SLOT) {
+            if (pgs__extent_trim(th, r->slot, r->mapped, 0) != 0)
+                return -1;
+            pgs__slot_put(th, r->slot);
+            r->slot = PGS_NO_SLOT;
+            r->mapped = 0;
+        }
+        if (want < t->pages)
+            want = t->pages;
+        if (want > t->pages &&
+            pgs__extent_grow(th, t->slot, t->pages, want, &over_cap) != 0)
+            return -1;
+        if (pgs__region_map(th, r, t->slot, 0, want, 0) != 0) {
+            int e = errno;
+            pgs__extent_trim(th, t->slot, want, t->pages);
+            errno = e;
+            return -1;
+        }
+        if (want > *shown)
+            *shown = want;
+        r->slot = t->slot;
+        r->mapped = want;
+        t->slot = PGS_NO_SLOT;
+        t->pages = 0;
+        pgs__region_populate(th, r, sp);
+        return 0;
+    }
+
+    /* A new task or a saved copy: runs on the region's scratch. */
+    int fresh_slot = 0;
+    if (r->slot == PGS_NO_SLOT) {
+        if (pgs__slot_get(th, &r->slot) != 0)
+            return -1;
+        r->mapped = 0;
+        fresh_slot = 1;
+    }
+    size_t have = r->mapped;
+    if (want < have)
+        want = have;
+    if (want > have &&
+        pgs__extent_grow(th, r->slot, have, want, &over_cap) != 0)
+        goto fail_slot;
+    /* A fresh extent must replace whatever r showed; otherwise only the
+     * new pages need mapping. */
+    if (pgs__region_map(th, r, r->slot, fresh_slot ? 0 : have, want, 1) != 0) {
+        int e = errno;
+        pgs__extent_trim(th, r->slot, want, have);
+        errno = e;
+        goto fail_slot;
+    }
+    r->mapped = want;
+    if (want > *shown)
+        *shown = want;
+    /* Clear what earlier occupants left below t's live stack, then put
+     * t's live stack back. */
+    char *bottom = r->top - want * PGS_PAGE;
+    memset(bottom, 0, (size_t)((char *)sp - bottom));
+    if (t->home == PGS_HOME_COPY)
+        memcpy((void *)sp, t->buf, t->buflen);
+    else
+        th->reserved_pages--; /* its first page is no longer promised */
+    return 0;
+
+fail_slot:
+    if (fresh_slot) {
+        pgs__slot_put(th, r->slot);
+        r->slot = PGS_NO_SLOT;
+    }
+    return -1;
+}
+
+/* Make r show t, evicting its occupant.  On failure r shows nothing (or
+ * its scratch) and errno says why. */
+static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
+{
+    size_t shown = r->mapped;
+    if (r->occupant)
+        evict(th, r, r->occupant);
+    int rc = enter(th, r, t, &shown);
+    int e = errno;
+    if (shown > r->mapped) {
+        if (pgs__region_clear(r, r->mapped, shown) != 0)
+            die_unmap(t);
+    }
+    if (rc != 0) {
+        errno = e;
+        return -1;
+    }
+    r->occupant = t;
+    t->home = PGS_HOME_REGION;
+    size_t depth = r->mapped;
+    if (depth > t->peak_pages)
+        t->peak_pages = depth;
+    th->remaps++;
+    return 0;
+}
+
+/* A finished task leaves its region; the pages stay as scratch. */
+static void release_finished(struct pgs_thread *th, pgs_task *t)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    r->occupant = NULL;
+    t->home = PGS_HOME_NONE;
+    scratch_trim(th, r, start_pages(th, r), t);
+}
+
+/* pgs_destroy's part: take t's stack out of wherever it is. */
+int pgs__unhome(struct pgs_thread *th, pgs_task *t)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    switch (t->home) {
+    case PGS_HOME_REGION:
+        /* Its pages stay in the region as scratch, cleared before any
+         * other task sees them; deep scratch is given back. */
+        r->occupant = NULL;
+        scratch_trim(th, r, start_pages(th, r), t);
+        break;
+    case PGS_HOME_EXTENT:
+        if (pgs__extent_trim(th, t->slot, t->pages, 0) != 0)
+            return -1;
+        pgs__slot_put(th, t->slot);
+        t->slot = PGS_NO_SLOT;
+        t->pages = 0;
+        break;
+    default:
+        break;
+    }
+    t->home = PGS_HOME_NONE;
+    free(t->buf);
+    th->copy_bytes -= t->bufcap;
+    t->buf = NULL;
+    t->bufcap = t->buflen = 0;
+    return 0;
+}
+
+/* Runs on the switch stack between two contexts; returns the stack pointer
+ * to continue. */
+void *pgs__prepare(void *arg)
+{
+    struct pgs_thread *th = arg;
+    pgs_task *from = th->sw_from, *to = th->sw_to;
+    th->sw_err = 0;
+    if (from && from->state == PGS_DONE)
+        release_finished(th, from);
+    if (!to)
+        return th->main_sp;
+    struct pgs_region *r = pgs__region_of(th, to);
+    if (r->occupant != to && show(th, r, to) != 0) {
+        th->sw_err = errno;
+        th->current = from;
+        if (!from)
+            return th->main_sp;
+        /* Go back to from; if it was evicted from this region, show it
+         * again (its pages are still there, or in its copy). */
+        if (from->state != PGS_DONE &&
+            (pgs__region_of(th, from)->occupant == from ||
+             show(th, pgs__region_of(th, from), from) == 0))
+            return from->sp;
+        struct pgs_msg m = { .len = 0 };
+        pgs__msg_str(&m, "pagedstack: cannot switch from task ");
+        pgs__msg_task(&m, from);
+        pgs__msg_str(&m, " to task ");
+        pgs__msg_task(&m, to);
+        pgs__msg_str(&m, " nor return: out of memory for stack pages\n");
+        pgs__die(&m);
+    }
+    if (!to->sp)
+        to->sp = pgs__frame_init(r->top, pgs__task_main, to);
+    return to->sp;
+}
