@@ -6,16 +6,24 @@
  * the frame described in frame.h.  Caller-saved registers need no saving:
  * the switch is an ordinary function call to the C code around it.
  *
- *   void  pgs__switch(void **save_sp, void *to_sp);
- *   void  pgs__switch_via(void **save_sp, void *arg,
- *                         void *(*prepare)(void *arg), void *switch_stack);
+ *   void *pgs__switch(void **save_sp, void *to_sp, void *value);
+ *   void *pgs__switch_via(void **save_sp, void *arg,
+ *                         struct pgs_jump (*prepare)(void *arg),
+ *                         void *switch_stack);
  *   pgs__task_entry: where a new task's first frame returns to.
+ *
+ * A switch hands the context it continues a value: that context's own
+ * pending switch call returns it (in rax).  This lets pgs_resume and
+ * pgs_yield tail-call the switch, so a context continues directly in the
+ * user's code with its return value, and no C frame has to return after a
+ * switch.
  *
  * pgs__switch_via is the remapping switch: once the outgoing context is
  * saved, nothing may run on the shared region, because prepare() is about to
  * remap it.  So it moves to the thread's switch stack first, calls prepare
- * there, and resumes whatever stack pointer prepare returns (normally the
- * incoming task; the outgoing one if the remap failed).
+ * there, and continues whatever {stack pointer, value} prepare returns (in
+ * rax:rdx): normally the incoming task; the outgoing one if the remap
+ * failed.
  *
  * Both switches end with an indirect jmp rather than ret: the return
  * address popped belongs to another context, so ret would always miss in
@@ -56,29 +64,40 @@
 	.globl	pgs__switch
 	.hidden	pgs__switch
 	.type	pgs__switch, @function
+	.globl	pgs__switch_int
+	.hidden	pgs__switch_int
+	.type	pgs__switch_int, @function
 	.p2align 4
 pgs__switch:
+pgs__switch_int:			/* the same, for callers returning int */
 	.cfi_startproc
 	PGS_ENDBR
 	SAVE_FRAME
 	movq	%rsi, %rsp			/* adopt the incoming stack    */
+	movq	%rdx, %rax			/* the value it is handed      */
 	jmp	.Lrestore			/* and load its frame          */
 	.cfi_endproc
 	.size	pgs__switch, .-pgs__switch
+	.size	pgs__switch_int, .-pgs__switch_int
 
 	.globl	pgs__switch_via
 	.hidden	pgs__switch_via
 	.type	pgs__switch_via, @function
+	.globl	pgs__switch_via_int
+	.hidden	pgs__switch_via_int
+	.type	pgs__switch_via_int, @function
 	.p2align 4
 pgs__switch_via:
+pgs__switch_via_int:			/* the same, for callers returning int */
 	.cfi_startproc
 	PGS_ENDBR
 	SAVE_FRAME
 	movq	%rcx, %rsp			/* leave the region: switch stack */
 	.cfi_undefined rip			/* unwinders stop here         */
 	movq	%rsi, %rdi			/* prepare(arg)                */
-	call	*%rdx				/* remaps; returns the next sp */
+	call	*%rdx				/* remaps; returns {sp, value} */
 	movq	%rax, %rsp			/* adopt the stack it chose    */
+	movq	%rdx, %rax			/* and hand it the value       */
 .Lrestore:
 	ldmxcsr	PGS_FRAME_MXCSR(%rsp)		/* restore SSE mode            */
 	fldcw	PGS_FRAME_FPUCW(%rsp)		/* restore x87 mode            */
@@ -93,6 +112,7 @@ pgs__switch_via:
 	jmp	*%rcx				/* continue it (see above)     */
 	.cfi_endproc
 	.size	pgs__switch_via, .-pgs__switch_via
+	.size	pgs__switch_via_int, .-pgs__switch_via_int
 
 /*
  * A new task's first frame "returns" here with r12 = argument and

@@ -18,6 +18,7 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "pagedstack.h"
+#include "switch.h"
 
 #define PGS_PAGE ((size_t)4096)
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
@@ -77,6 +78,7 @@ struct pgs_task {
     void *sp;                  /* saved stack pointer; NULL before the first run */
     struct pgs_thread *th;     /* owner; NULL once the owning thread has exited */
     pgs_task *resumer;         /* who resumed it; NULL = the thread's own stack */
+    void **out;                /* where that resume wants the task's output */
     pgs_fn fn;
     void *arg;
     int state;                 /* enum pgs_state */
@@ -135,9 +137,15 @@ struct pgs_thread {
     /* Switching. */
     pgs_task *current;
     void *main_sp;             /* the thread's own stack while a task runs */
-    void *xfer;                /* the value a resume or yield hands over */
-    pgs_task *sw_from, *sw_to; /* the switch prepare() is doing */
-    int sw_err;                /* errno if prepare() could not map sw_to */
+    /* The switch pgs__prepare is doing: from one context to another (NULL:
+     * the thread's own stack), handing `to` sw_value; for a yield or a
+     * finish, storing sw_out through from->out once the resumer shows; for
+     * a resume, sw_was is the state to put back if it fails. */
+    pgs_task *sw_from, *sw_to;
+    void *sw_value;
+    void *sw_out;
+    int sw_resume;
+    int sw_was;
 
     /* Fault handler. */
     volatile sig_atomic_t in_handler;
@@ -226,7 +234,7 @@ __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
 void pgs__task_main(void *task);
 
 /* remap.c: what a region shows. */
-void *pgs__prepare(void *th);
+struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
 
 #endif

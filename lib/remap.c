@@ -260,38 +260,53 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
     return 0;
 }
 
-/* Runs on the switch stack between two contexts; returns the stack pointer
- * to continue. */
-void *pgs__prepare(void *arg)
+static __attribute__((noreturn)) void die_switch(const pgs_task *from,
+                                                 const pgs_task *to)
+{
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: cannot switch from task ");
+    pgs__msg_task(&m, from);
+    pgs__msg_str(&m, " to ");
+    if (to)
+        pgs__msg_task(&m, to);
+    else
+        pgs__msg_str(&m, "the thread's own stack");
+    pgs__msg_str(&m, ": out of memory for stack pages\n");
+    pgs__die(&m);
+}
+
+/* Runs on the switch stack between two contexts; says which context to
+ * continue and what its pending switch returns. */
+struct pgs_jump pgs__prepare(void *arg)
 {
     struct pgs_thread *th = arg;
     pgs_task *from = th->sw_from, *to = th->sw_to;
-    th->sw_err = 0;
     if (from && from->state == PGS_DONE)
         release_finished(th, from);
-    if (!to)
-        return th->main_sp;
-    struct pgs_region *r = pgs__region_of(th, to);
-    if (r->occupant != to && show(th, r, to) != 0) {
-        th->sw_err = errno;
-        th->current = from;
-        if (!from)
-            return th->main_sp;
-        /* Go back to from; if it was evicted from this region, show it
-         * again (its pages are still there, or in its copy). */
-        if (from->state != PGS_DONE &&
-            (pgs__region_of(th, from)->occupant == from ||
-             show(th, pgs__region_of(th, from), from) == 0))
-            return from->sp;
-        struct pgs_msg m = { .len = 0 };
-        pgs__msg_str(&m, "pagedstack: cannot switch from task ");
-        pgs__msg_task(&m, from);
-        pgs__msg_str(&m, " to task ");
-        pgs__msg_task(&m, to);
-        pgs__msg_str(&m, " nor return: out of memory for stack pages\n");
-        pgs__die(&m);
+    if (to) {
+        struct pgs_region *r = pgs__region_of(th, to);
+        if (r->occupant != to && show(th, r, to) != 0) {
+            if (!th->sw_resume)
+                die_switch(from, to); /* no one to return an error to */
+            /* The resume fails: back to the resumer, whose pgs_resume
+             * returns -1 with errno set by show().  If it was evicted
+             * from this region, show it again. */
+            int e = errno;
+            to->state = th->sw_was;
+            th->current = from;
+            if (from && pgs__region_of(th, from)->occupant != from &&
+                show(th, pgs__region_of(th, from), from) != 0)
+                die_switch(from, to);
+            errno = e;
+            return (struct pgs_jump){ from ? from->sp : th->main_sp,
+                                      (void *)(intptr_t)-1 };
+        }
+        if (!to->sp)
+            to->sp = pgs__frame_init(r->top, pgs__task_main, to);
     }
-    if (!to->sp)
-        to->sp = pgs__frame_init(r->top, pgs__task_main, to);
-    return to->sp;
+    /* A yield or a finish: the resumer's stack is in place now, so its
+     * output can be stored. */
+    if (!th->sw_resume && from->out)
+        *from->out = th->sw_out;
+    return (struct pgs_jump){ to ? to->sp : th->main_sp, th->sw_value };
 }

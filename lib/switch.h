@@ -25,14 +25,29 @@ _Static_assert(offsetof(struct pgs_frame, rbp) == PGS_FRAME_RBP, "frame");
 _Static_assert(offsetof(struct pgs_frame, rip) == PGS_FRAME_RIP, "frame");
 _Static_assert(sizeof(struct pgs_frame) == PGS_FRAME_SIZE, "frame");
 
-/* Save the running context into *save_sp and continue the one at to_sp. */
-void pgs__switch(void **save_sp, void *to_sp);
+/* Where to continue, and the value the continued context's pending switch
+ * call returns.  Returned in rax:rdx. */
+struct pgs_jump {
+    void *sp;
+    void *value;
+};
+
+/* Save the running context into *save_sp and continue the one at to_sp,
+ * whose pending switch call returns `value`.  Returns, when this context is
+ * continued, the value it is handed then. */
+void *pgs__switch(void **save_sp, void *to_sp, void *value);
 
 /* Save the running context into *save_sp, call prepare(arg) on the switch
- * stack (16-byte aligned top), and continue the context whose stack pointer
- * prepare returns. */
-void pgs__switch_via(void **save_sp, void *arg, void *(*prepare)(void *),
-                     void *switch_stack);
+ * stack (16-byte aligned top), and continue the context prepare names,
+ * handing it the value prepare gives. */
+void *pgs__switch_via(void **save_sp, void *arg,
+                      struct pgs_jump (*prepare)(void *), void *switch_stack);
+
+/* The same two, declared to return int, so that functions returning int
+ * can tail-call them (pgs_resume). */
+int pgs__switch_int(void **save_sp, void *to_sp, void *value);
+int pgs__switch_via_int(void **save_sp, void *arg,
+                        struct pgs_jump (*prepare)(void *), void *switch_stack);
 
 /* Where a first frame built by pgs__frame_init returns to. */
 void pgs__task_entry(void);

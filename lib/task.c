@@ -13,25 +13,29 @@
 #include "switch.h"
 #include "sys.h"
 
-/* Leave `from` (NULL: the thread's own stack) for `to` (NULL: the same). */
-static void switch_to(struct pgs_thread *th, pgs_task *from, pgs_task *to)
+/* Where a context's stack pointer is kept while it is switched out. */
+static inline void **save_slot(struct pgs_thread *th, pgs_task *t)
 {
-    void **save = from ? &from->sp : &th->main_sp;
-    th->current = to;
-    int finished = from && from->state == PGS_DONE;
-    if (pgs_fast(!finished)) {
-        if (!to) {
-            pgs__switch(save, th->main_sp);
-            return;
-        }
-        if (pgs_fast(pgs__region_of(th, to)->occupant == to)) {
-            pgs__switch(save, to->sp);
-            return;
-        }
-    }
-    th->sw_from = from;
-    th->sw_to = to;
-    pgs__switch_via(save, th, pgs__prepare, th->switch_top);
+    return t ? &t->sp : &th->main_sp;
+}
+
+/* Whether `to` (NULL: the thread's own stack) can be continued with a plain
+ * register switch: its stack is in place. */
+static inline int shows(struct pgs_thread *th, const pgs_task *to)
+{
+    return !to || pgs__region_of(th, to)->occupant == to;
+}
+
+/* The switch that leaves a finishing or yielding task for its resumer when
+ * the resumer's stack is not in place, or the task has finished. */
+static void *leave_via(struct pgs_thread *th, pgs_task *self, void *out)
+{
+    th->sw_from = self;
+    th->sw_to = self->resumer;
+    th->sw_value = NULL; /* the resumer's pgs_resume returns 0 */
+    th->sw_out = out;
+    th->sw_resume = 0;
+    return pgs__switch_via(&self->sp, th, pgs__prepare, th->switch_top);
 }
 
 void pgs__task_main(void *arg)
@@ -40,8 +44,8 @@ void pgs__task_main(void *arg)
     void *r = t->fn(t->arg);
     struct pgs_thread *th = t->th;
     t->state = PGS_DONE;
-    th->xfer = r;
-    switch_to(th, t, t->resumer);
+    th->current = t->resumer;
+    leave_via(th, t, r);
     __builtin_unreachable();
 }
 
@@ -100,43 +104,42 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
     pgs_task *self = th->current;
     int was = t->state;
     t->resumer = self;
+    t->out = out;
     t->state = PGS_RUNNING;
-    th->xfer = in;
-    switch_to(th, self, t);
-    if (pgs_slow(th->sw_err)) {
-        errno = th->sw_err;
-        th->sw_err = 0;
-        t->state = was;
-        return -1;
-    }
-    if (out)
-        *out = th->xfer;
-    return 0;
+    th->current = t;
+    /* Both switches are tail calls: when t yields or returns, this
+     * context continues in our caller, and the switch's value (0, or -1
+     * with errno set if t could not be shown) is our return value. */
+    if (pgs_fast(shows(th, t)))
+        return pgs__switch_int(save_slot(th, self), t->sp, in);
+    th->sw_from = self;
+    th->sw_to = t;
+    th->sw_value = in;
+    th->sw_resume = 1;
+    th->sw_was = was;
+    return pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+                               th->switch_top);
 }
 
 PGS_EXPORT void *pgs_yield(void *out)
 {
     struct pgs_thread *th = pgs__tls;
     pgs_task *self = th ? th->current : NULL;
-    if (!self) {
+    if (pgs_slow(!self)) {
         errno = EPERM;
         return NULL;
     }
+    pgs_task *to = self->resumer;
     self->state = PGS_SUSPENDED;
-    th->xfer = out;
-    switch_to(th, self, self->resumer);
-    if (pgs_slow(th->sw_err)) {
-        /* The resumer's stack could not be mapped back: there is no one to
-         * return an error to. */
-        struct pgs_msg m = { .len = 0 };
-        pgs__msg_str(&m, "pagedstack: task ");
-        pgs__msg_task(&m, self);
-        pgs__msg_str(&m, " cannot yield: the stack of the task that resumed "
-                         "it could not be mapped (the system refused "
-                         "memory)\n");
-        pgs__die(&m);
+    th->current = to;
+    /* The value handed back to this context when it is resumed is the in
+     * of that pgs_resume: our return value (tail calls again). */
+    if (pgs_fast(shows(th, to))) {
+        if (self->out)
+            *self->out = out; /* the resumer's stack is in place */
+        return pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL);
     }
-    return th->xfer;
+    return leave_via(th, self, out);
 }
 
 PGS_EXPORT pgs_task *pgs_self(void)
