@@ -22,7 +22,15 @@
 
 #define PGS_PAGE ((size_t)4096)
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
-#define PGS_DEFAULT_REGIONS 1u
+/*
+ * Regions per thread unless configured.  Tasks in different regions switch
+ * without any remap, so a few deep tasks that alternate cost nothing; a
+ * shallow task is copied whatever the number.  Measured (ns per round
+ * trip): 2 tasks at 1 MiB live: 13229 with 1 region, 21 with 2, 14 with 4;
+ * 10k tasks at 1 KiB: 155, 154, 156, and 168 with 16; 100 tasks at 64 KiB:
+ * 1849, 1835, 1895, and 2882 with 16 (more scratch areas miss in cache).
+ */
+#define PGS_DEFAULT_REGIONS 4u
 #define PGS_MAX_REGIONS 1024u
 #define PGS_MIN_STACK ((size_t)64 << 10)
 #define PGS_MAX_STACK ((size_t)64 << 30)
@@ -34,9 +42,27 @@
 #define PGS_STRAY_SLACK ((size_t)64 << 10)
 /* Growth doubles the task's pages, but adds at most this much at once. */
 #define PGS_GROW_MAX_PAGES ((size_t)256)
-/* An evicted task whose live stack is at most this long is saved by
- * copying; a deeper one keeps its pages and is remapped. */
-#define PGS_COPY_MAX ((size_t)32 << 10)
+/*
+ * An evicted task whose live stack is at most this long is saved by
+ * copying; a deeper one keeps its pages and is remapped.  From the
+ * benchmark, two tasks alternating in one region (ns per switch, on the
+ * 2-core VM this was developed on, where changing a page table entry costs
+ * microseconds):
+ *
+ *   live stack        256 KiB  384 KiB  512 KiB  1 MiB
+ *   remap, top only     12871    13328    12632  13022
+ *   copy                 7609    12875    17836  42679
+ *   remap, all touched 121135   175527   218751 453129
+ *   copy, all touched    9000    19328    24274  58799
+ *
+ * A remap costs about the same at any depth, as long as the task touches
+ * only its top frames; every further page it touches costs a kernel page
+ * fault.  Copying wins below 384 KiB in every case.
+ */
+#define PGS_COPY_MAX ((size_t)384 << 10)
+/* Bytes above a task's stack pointer whose pages are filled in when it is
+ * mapped back (the frames it returns through first). */
+#define PGS_POPULATE_ABOVE ((size_t)1024)
 /* The alternate signal stack and the switch stack. */
 #define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
 #define PGS_SWITCH_STACK_SIZE ((size_t)64 << 10)
@@ -124,9 +150,27 @@ struct pgs_thread {
     size_t reserved_pages;     /* one per task created but never run */
     size_t copy_max;           /* live bytes up to which eviction copies */
 
-    /* An evicted task whose live stack is at most this long is saved by
- * copying; a deeper one keeps its pages and is remapped. */
-#define PGS_COPY_MAX ((size_t)32 << 10)
+    /*
+ * An evicted task whose live stack is at most this long is saved by
+ * copying; a deeper one keeps its pages and is remapped.  From the
+ * benchmark, two tasks alternating in one region (ns per switch, on the
+ * 2-core VM this was developed on, where changing a page table entry costs
+ * microseconds):
+ *
+ *   live stack        256 KiB  384 KiB  512 KiB  1 MiB
+ *   remap, top only     12871    13328    12632  13022
+ *   copy                 7609    12875    17836  42679
+ *   remap, all touched 121135   175527   218751 453129
+ *   copy, all touched    9000    19328    24274  58799
+ *
+ * A remap costs about the same at any depth, as long as the task touches
+ * only its top frames; every further page it touches costs a kernel page
+ * fault.  Copying wins below 384 KiB in every case.
+ */
+#define PGS_COPY_MAX ((size_t)384 << 10)
+/* Bytes above a task's stack pointer whose pages are filled in when it is
+ * mapped back (the frames it returns through first). */
+#define PGS_POPULATE_ABOVE ((size_t)1024)
 /* The alternate signal stack and the switch stack (one mapping). */
     char *stacks;
     size_t stacks_len;

@@ -107,16 +107,19 @@ int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
 
 /*
  * After a remap the page tables of the region are empty, and every page the
- * incoming task touches would take a (kernel) page fault.  Fill them in for
- * the pages around its stack pointer, which it touches first: the headroom
- * below and a few pages above.  Only a hint: failure costs speed, not
- * correctness.
+ * incoming task touches takes a kernel page fault, which on a VM is about as
+ * dear as a whole remap.  Filling a page table entry in advance costs a
+ * fraction of that, but so does tearing it down again at the next remap,
+ * so only the pages the task touches first are filled: the saved frame at
+ * its stack pointer and the frames just above it.  The headroom below stays
+ * mapped but unfilled: the kernel can still push a signal frame there.
+ * Only a hint: failure costs speed, not correctness.
  */
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp)
 {
-    size_t lo = pgs__cover(r, sp - th->headroom);
-    size_t hi = pgs__cover(r, sp + 4 * PGS_PAGE);
+    size_t lo = pgs__cover(r, sp - PGS_REDZONE);
+    size_t hi = pgs__cover(r, sp + PGS_POPULATE_ABOVE);
     if (lo > r->mapped)
         lo = r->mapped;
     if (hi >= lo)
