@@ -33,8 +33,12 @@ static void install(void)
     /* SA_NODEFER: a fault inside the handler itself must reach it again
      * (to be reported), not kill the process silently. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    if (pgs__sigaction(SIGSEGV, &sa, &previous) != 0)
+    if (pgs__sigaction(SIGSEGV, &sa, &previous) != 0) {
         install_err = errno ? errno : EPERM;
+        return;
+    }
+    if (pgs__fork_hooks_install() != 0)
+        install_err = ENOMEM;
 }
 
 int pgs__handler_install(void)

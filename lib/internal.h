@@ -280,5 +280,12 @@ void pgs__task_main(void *task);
 /* remap.c: what a region shows. */
 struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
+void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
+
+/* fork.c */
+int pgs__fork_hooks_install(void);
+
+/* task.c: the thread's list of live tasks. */
+void pgs__task_unlink(struct pgs_thread *th, pgs_task *t);
 
 #endif

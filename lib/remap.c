@@ -222,6 +222,17 @@ static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
     return 0;
 }
 
+/* Evict r's occupant (for fork): afterwards r shows only its scratch, if
+ * it kept any. */
+void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
+{
+    size_t shown = r->mapped;
+    pgs_task *o = r->occupant;
+    evict(th, r, o);
+    if (shown > r->mapped && pgs__region_clear(r, r->mapped, shown) != 0)
+        die_unmap(o);
+}
+
 /* A finished task leaves its region; the pages stay as scratch. */
 static void release_finished(struct pgs_thread *th, pgs_task *t)
 {

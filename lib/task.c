@@ -180,15 +180,21 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
         return -1;
     if (t->state == PGS_CREATED)
         th->reserved_pages--;
+    pgs__task_unlink(th, t);
+    free(t);
+    return 0;
+}
+
+void pgs__task_unlink(struct pgs_thread *th, pgs_task *t)
+{
     if (t->prev)
         t->prev->next = t->next;
     else
         th->list = t->next;
     if (t->next)
         t->next->prev = t->prev;
+    t->prev = t->next = NULL;
     th->tasks--;
-    free(t);
-    return 0;
 }
 
 PGS_EXPORT int pgs_set_name(pgs_task *t, const char *name)

@@ -1,0 +1,222 @@
+/*
+ * fork(): the child inherits the pool's memfd and every region's MAP_SHARED
+ * mapping of it, so without care parent and child would write the same
+ * stack pages.  The forking thread therefore makes its stacks private
+ * before the fork:
+ *
+ *  - every task resident in a region (except the one calling fork) and
+ *    every task evicted with its own pages is saved as a copy on the heap,
+ *    which fork duplicates copy-on-write like any other memory;
+ *  - the region the forking task runs on is turned into private anonymous
+ *    memory with the same bytes (from the switch stack, since the task is
+ *    running on it).
+ *
+ * After the fork the parent maps that region from its memfd again.  The
+ * child opens a memfd of its own, moves its copy of the running region into
+ * it and drops the scratch of the other regions.  So in the child the
+ * forking task runs on, and every other task of the forking thread resumes
+ * with its own copy of its stack.  Tasks of other threads (which do not
+ * exist in the child) keep their regions in the child's address space, but
+ * nothing there can reach them.
+ *
+ * A task whose copy could not be made (no memory) becomes an orphan in the
+ * child: pgs_resume says EPERM there, as for a task of an exited thread.
+ */
+#include "config.h"
+#include <pthread.h>
+#include <string.h>
+#include "internal.h"
+#include "sys.h"
+
+/* Copy the live stack of an evicted deep task out of its extent. */
+static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    size_t live = (size_t)(r->top - (char *)t->sp);
+    size_t cap = pgs__round_up(live, 16);
+    char *b = pgs__realloc(t->buf, cap);
+    if (!b)
+        return -1;
+    th->copy_bytes = th->copy_bytes - t->bufcap + cap;
+    t->buf = b;
+    t->bufcap = (uint32_t)cap;
+    off_t off = (off_t)(t->slot * th->size + (size_t)((char *)t->sp - r->base));
+    for (size_t done = 0; done < live;) {
+        ssize_t n = pread(th->fd, b + done, live - done, off + (off_t)done);
+        if (n <= 0 && errno != EINTR)
+            return -1;
+        if (n > 0)
+            done += (size_t)n;
+    }
+    t->buflen = (uint32_t)live;
+    if (pgs__extent_trim(th, t->slot, t->pages, 0) == 0)
+        pgs__slot_put(th, t->slot);
+    /* else the extent's pages leak until the thread exits; never reused */
+    t->slot = PGS_NO_SLOT;
+    t->pages = 0;
+    t->home = PGS_HOME_COPY;
+    return 0;
+}
+
+/* The region the forking task runs on, made private or shared again. */
+static struct pgs_region *running_region(struct pgs_thread *th)
+{
+    return th->current ? pgs__region_of(th, th->current) : NULL;
+}
+
+static void die_fork(const char *what)
+{
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: fork: ");
+    pgs__msg_str(&m, what);
+    pgs__msg_str(&m, "\n");
+    pgs__die(&m);
+}
+
+/* On the switch stack: replace r's shared pages by anonymous ones holding
+ * the same bytes. */
+static void make_private(struct pgs_thread *th, struct pgs_region *r)
+{
+    size_t len = r->mapped * PGS_PAGE;
+    char *at = r->top - len;
+    char *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
+                     MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
+    if (tmp == MAP_FAILED)
+        die_fork("no memory to make the running stack private");
+    memcpy(tmp, at, len);
+    if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
+        die_fork("cannot make the running stack private");
+}
+
+/* On the switch stack: write r's (private) bytes into extent r->slot of
+ * th's memfd and map them shared again. */
+static void make_shared(struct pgs_thread *th, struct pgs_region *r)
+{
+    size_t len = r->mapped * PGS_PAGE;
+    char *at = r->top - len;
+    off_t off = pgs__extent_offset(th, r->slot, r->mapped - 1);
+    for (size_t done = 0; done < len;) {
+        ssize_t n = pwrite(th->fd, at + done, len - done, off + (off_t)done);
+        if (n <= 0 && errno != EINTR)
+            die_fork("cannot write the running stack back to the pool");
+        if (n > 0)
+            done += (size_t)n;
+    }
+    if (pgs__region_map(th, r, r->slot, 0, r->mapped, 1) != 0)
+        die_fork("cannot map the running stack from the pool again");
+}
+
+/* Run fn(th, r) on the switch stack and come back: a switch from the
+ * running context to itself, through the switch stack. */
+struct call {
+    void (*fn)(struct pgs_thread *, struct pgs_region *);
+    struct pgs_thread *th;
+    struct pgs_region *r;
+    void *sp;
+};
+
+static struct pgs_jump call_trampoline(void *arg)
+{
+    struct call c = *(struct call *)arg; /* read before the region moves */
+    c.fn(c.th, c.r);
+    return (struct pgs_jump){ ((struct call *)arg)->sp, NULL };
+}
+
+static void on_switch_stack(struct pgs_thread *th, struct pgs_region *r,
+                            void (*fn)(struct pgs_thread *,
+                                       struct pgs_region *))
+{
+    struct call c = { fn, th, r, NULL };
+    pgs__switch_via(&c.sp, &c, call_trampoline, th->switch_top);
+}
+
+static void before_fork(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th)
+        return;
+    struct pgs_region *run = running_region(th);
+    for (unsigned i = 0; i < th->nregions; i++) {
+        struct pgs_region *r = &th->regions[i];
+        if (r != run && r->occupant)
+            pgs__evict(th, r);
+    }
+    /* Scratch and evictions may have left stale pages shown; the child
+     * drops them anyway, the parent keeps them (they are hidden or
+     * scratch, as after any switch). */
+    for (pgs_task *t = th->list; t; t = t->next)
+        if (t->home == PGS_HOME_EXTENT)
+            extent_to_copy(th, t);
+    if (run && run->mapped)
+        on_switch_stack(th, run, make_private);
+}
+
+static void after_fork_parent(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    struct pgs_region *run = th ? running_region(th) : NULL;
+    if (run && run->mapped)
+        on_switch_stack(th, run, make_shared);
+}
+
+/* In the child: a pool of its own. */
+static void child_pool(struct pgs_thread *th, struct pgs_region *run)
+{
+    int old = th->fd;
+    if (pgs__pool_open(th) != 0)
+        die_fork("the child cannot open a stack pool of its own");
+    close(old);
+    th->held_pages = 0;
+    for (unsigned i = 0; i < th->nregions; i++) {
+        struct pgs_region *r = &th->regions[i];
+        if (r == run || r->slot == PGS_NO_SLOT)
+            continue;
+        if (pgs__region_clear(r, 0, r->mapped) != 0)
+            die_fork("the child cannot drop the parent's stack pages");
+        pgs__slot_put(th, r->slot);
+        r->slot = PGS_NO_SLOT;
+        r->mapped = 0;
+    }
+    if (run && run->mapped) {
+        int over_cap;
+        size_t keep = run->mapped;
+        if (pgs__extent_grow(th, run->slot, 0, keep, &over_cap) != 0)
+            die_fork("the child has no memory for the running stack");
+        make_shared(th, run);
+    }
+}
+
+static void child_pool_trampoline(struct pgs_thread *th, struct pgs_region *r)
+{
+    child_pool(th, r);
+}
+
+static void after_fork_child(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th)
+        return;
+    /* Tasks whose stacks are still in the parent's memfd are lost. */
+    for (pgs_task *t = th->list, *next; t; t = next) {
+        next = t->next;
+        if (t->home != PGS_HOME_EXTENT)
+            continue;
+        pgs__task_unlink(th, t);
+        if (t->state == PGS_CREATED)
+            th->reserved_pages--;
+        t->th = NULL;
+        t->home = PGS_HOME_NONE;
+        t->slot = PGS_NO_SLOT;
+        t->pages = 0;
+    }
+    struct pgs_region *run = running_region(th);
+    if (run && run->mapped)
+        on_switch_stack(th, run, child_pool_trampoline);
+    else
+        child_pool(th, NULL);
+}
+
+int pgs__fork_hooks_install(void)
+{
+    return pthread_atfork(before_fork, after_fork_parent, after_fork_child);
+}
