@@ -120,6 +120,11 @@ PGS_EXPORT int pgs_thread_fini(void);
  *   EINVAL  fn is NULL
  *   ENOMEM  no memory for the descriptor, or the thread's max_stack_bytes
  *           leaves no room for one more page
+ *   EPERM   stack faults could no longer reach the library: its SIGSEGV
+ *           handler was replaced by one that does not pass faults on, or
+ *           SIGSEGV is blocked in this thread.  Checked on the thread's
+ *           first create and then on every 64th (the check costs two
+ *           system calls, and creating a task otherwise costs none).
  *   and any errno of pgs_thread_init.
  */
 PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg);

@@ -63,6 +63,8 @@
 /* Bytes above a task's stack pointer whose pages are filled in when it is
  * mapped back (the frames it returns through first). */
 #define PGS_POPULATE_ABOVE ((size_t)1024)
+/* pgs_create checks that faults can still reach the library this often. */
+#define PGS_CHECK_EVERY 64u
 /* The alternate signal stack and the switch stack. */
 #define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
 #define PGS_SWITCH_STACK_SIZE ((size_t)64 << 10)
@@ -171,6 +173,8 @@ struct pgs_thread {
 /* Bytes above a task's stack pointer whose pages are filled in when it is
  * mapped back (the frames it returns through first). */
 #define PGS_POPULATE_ABOVE ((size_t)1024)
+/* pgs_create checks that faults can still reach the library this often. */
+#define PGS_CHECK_EVERY 64u
 /* The alternate signal stack and the switch stack (one mapping). */
     char *stacks;
     size_t stacks_len;
@@ -195,6 +199,7 @@ struct pgs_thread {
     volatile sig_atomic_t in_handler;
 
     /* Figures and bookkeeping. */
+    uint64_t creates;
     size_t tasks;
     uint64_t faults;
     uint64_t remaps;
@@ -230,6 +235,7 @@ static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
 
 /* thread.c */
 struct pgs_thread *pgs__thread_get(void); /* init with defaults if needed */
+int pgs__thread_unsafe(void); /* -1 + EPERM if faults cannot reach us */
 
 /* pool.c: extents, pages, the memfd. */
 int pgs__pool_open(struct pgs_thread *th);

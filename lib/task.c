@@ -58,6 +58,13 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     struct pgs_thread *th = pgs__thread_get();
     if (!th)
         return NULL;
+    /* If the SIGSEGV handler has been replaced, or SIGSEGV is blocked, the
+     * first stack fault would kill the process with no word of why.  The
+     * check takes two system calls, so it is made on the thread's first
+     * create and then on every PGS_CHECK_EVERY-th. */
+    if (pgs_slow(th->creates++ % PGS_CHECK_EVERY == 0) &&
+        pgs__thread_unsafe() != 0)
+        return NULL;
     /* A new task will need at least one page: refuse now if the cap has no
      * room for it (tasks created but not yet run count one page each).
      * No extent yet: a task gets stack memory when it first runs. */

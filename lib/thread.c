@@ -118,6 +118,17 @@ static int sigsegv_blocked(void)
            sigismember(&s, SIGSEGV) == 1;
 }
 
+/* Stack growth needs our SIGSEGV handler and SIGSEGV unblocked: say EPERM
+ * if either is not so. */
+int pgs__thread_unsafe(void)
+{
+    if (sigsegv_blocked() || !pgs__handler_ours()) {
+        errno = EPERM;
+        return -1;
+    }
+    return 0;
+}
+
 PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
 {
     static const struct pgs_config defaults;
