@@ -182,6 +182,35 @@ PGS_EXPORT int pgs_set_name(pgs_task *t, const char *name);
 /* t's name, or "" if it has none (or t is NULL). */
 PGS_EXPORT const char *pgs_name(const pgs_task *t);
 
+/*
+ * The return addresses of task t's suspended call chain, innermost first:
+ * ips[0] is where t continues when resumed (in the function that called
+ * pgs_yield, or pgs_resume for a task waiting on another).  Works whether
+ * t's stack is mapped, copied aside or unmapped: t is shown in its region
+ * for a moment and unwound with libunwind from the registers saved when it
+ * was switched out; the calling task is not disturbed.  Returns the number
+ * of addresses stored (at most max, and at most 128; 0 for a task that
+ * never ran or is done), or -1 with errno:
+ *   EINVAL  t or ips is NULL, or max < 0
+ *   EPERM   t belongs to another thread
+ *   EBUSY   t is the calling task (use backtrace(3))
+ *   ENOMEM  t's stack could not be shown (no memory)
+ */
+PGS_EXPORT int pgs_backtrace(pgs_task *t, void **ips, int max);
+
+/* Print a header line for t and its backtrace with function names to f,
+ * one frame a line.  Returns the number of frames, or -1 with errno as for
+ * pgs_backtrace (EINVAL also if f is NULL). */
+PGS_EXPORT int pgs_backtrace_print(pgs_task *t, FILE *f);
+
+/* Print the calling thread's figures for humans to f: tasks, stack memory
+ * held now and at peak, what the pool holds from the OS (counting pages not
+ * mapped anywhere), faults, remaps, and how deep tasks have gone (a
+ * histogram of their high-water marks, and the deepest tasks by name), so
+ * that users learn how much stack their tasks really need.  Returns 0, or
+ * -1 with errno EINVAL if f is NULL. */
+PGS_EXPORT int pgs_stats_print(FILE *f);
+
 #ifdef __cplusplus
 }
 #endif

@@ -75,8 +75,9 @@ static void die_fork(const char *what)
 
 /* On the switch stack: replace r's shared pages by anonymous ones holding
  * the same bytes. */
-static void make_private(struct pgs_thread *th, struct pgs_region *r)
+static void make_private(struct pgs_thread *th, void *arg)
 {
+    struct pgs_region *r = arg;
     size_t len = r->mapped * PGS_PAGE;
     char *at = r->top - len;
     char *tmp = mmap(NULL, len, PROT_READ | PROT_WRITE,
@@ -90,8 +91,9 @@ static void make_private(struct pgs_thread *th, struct pgs_region *r)
 
 /* On the switch stack: write r's (private) bytes into extent r->slot of
  * th's memfd and map them shared again. */
-static void make_shared(struct pgs_thread *th, struct pgs_region *r)
+static void make_shared(struct pgs_thread *th, void *arg)
 {
+    struct pgs_region *r = arg;
     size_t len = r->mapped * PGS_PAGE;
     char *at = r->top - len;
     off_t off = pgs__extent_offset(th, r->slot, r->mapped - 1);
@@ -104,30 +106,6 @@ static void make_shared(struct pgs_thread *th, struct pgs_region *r)
     }
     if (pgs__region_map(th, r, r->slot, 0, r->mapped, 1) != 0)
         die_fork("cannot map the running stack from the pool again");
-}
-
-/* Run fn(th, r) on the switch stack and come back: a switch from the
- * running context to itself, through the switch stack. */
-struct call {
-    void (*fn)(struct pgs_thread *, struct pgs_region *);
-    struct pgs_thread *th;
-    struct pgs_region *r;
-    void *sp;
-};
-
-static struct pgs_jump call_trampoline(void *arg)
-{
-    struct call c = *(struct call *)arg; /* read before the region moves */
-    c.fn(c.th, c.r);
-    return (struct pgs_jump){ ((struct call *)arg)->sp, NULL };
-}
-
-static void on_switch_stack(struct pgs_thread *th, struct pgs_region *r,
-                            void (*fn)(struct pgs_thread *,
-                                       struct pgs_region *))
-{
-    struct call c = { fn, th, r, NULL };
-    pgs__switch_via(&c.sp, &c, call_trampoline, th->switch_top);
 }
 
 static void before_fork(void)
@@ -148,7 +126,7 @@ static void before_fork(void)
         if (t->home == PGS_HOME_EXTENT)
             extent_to_copy(th, t);
     if (run && run->mapped)
-        on_switch_stack(th, run, make_private);
+        pgs__on_switch_stack(th, make_private, run);
 }
 
 static void after_fork_parent(void)
@@ -156,7 +134,7 @@ static void after_fork_parent(void)
     struct pgs_thread *th = pgs__tls;
     struct pgs_region *run = th ? running_region(th) : NULL;
     if (run && run->mapped)
-        on_switch_stack(th, run, make_shared);
+        pgs__on_switch_stack(th, make_shared, run);
 }
 
 /* In the child: a pool of its own. */
@@ -186,7 +164,7 @@ static void child_pool(struct pgs_thread *th, struct pgs_region *run)
     }
 }
 
-static void child_pool_trampoline(struct pgs_thread *th, struct pgs_region *r)
+static void child_pool_trampoline(struct pgs_thread *th, void *r)
 {
     child_pool(th, r);
 }
@@ -211,7 +189,7 @@ static void after_fork_child(void)
     }
     struct pgs_region *run = running_region(th);
     if (run && run->mapped)
-        on_switch_stack(th, run, child_pool_trampoline);
+        pgs__on_switch_stack(th, child_pool_trampoline, run);
     else
         child_pool(th, NULL);
 }

@@ -287,6 +287,11 @@ void pgs__task_main(void *task);
 struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
 void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
+void pgs__on_switch_stack(struct pgs_thread *th,
+                          void (*fn)(struct pgs_thread *, void *), void *arg);
+int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
+                           pgs_task **before);
+void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
 
 /* fork.c */
 int pgs__fork_hooks_install(void);

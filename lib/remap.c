@@ -233,12 +233,22 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
         die_unmap(o);
 }
 
-/* A finished task leaves its region; the pages stay as scratch. */
+static void free_copy(struct pgs_thread *th, pgs_task *t)
+{
+    free(t->buf);
+    th->copy_bytes -= t->bufcap;
+    t->buf = NULL;
+    t->bufcap = t->buflen = 0;
+}
+
+/* A finished task leaves its region; the pages stay as scratch, and the
+ * buffer its last copy used is given back. */
 static void release_finished(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
     r->occupant = NULL;
     t->home = PGS_HOME_NONE;
+    free_copy(th, t);
     scratch_trim(th, r, start_pages(th, r), t);
 }
 
@@ -264,10 +274,7 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         break;
     }
     t->home = PGS_HOME_NONE;
-    free(t->buf);
-    th->copy_bytes -= t->bufcap;
-    t->buf = NULL;
-    t->bufcap = t->buflen = 0;
+    free_copy(th, t);
     return 0;
 }
 
@@ -320,4 +327,67 @@ struct pgs_jump pgs__prepare(void *arg)
     if (!th->sw_resume && from->out)
         *from->out = th->sw_out;
     return (struct pgs_jump){ to ? to->sp : th->main_sp, th->sw_value };
+}
+
+/*
+ * Run fn(th, arg) on the switch stack and come back: a switch from the
+ * running context to itself through the switch stack.  The running
+ * context's stack pointer is saved where a switch would save it, so fn may
+ * evict the running task from its region, as long as it shows it again.
+ */
+struct pgs_call {
+    void (*fn)(struct pgs_thread *, void *);
+    struct pgs_thread *th;
+    void *arg;
+};
+
+static struct pgs_jump call_trampoline(void *p)
+{
+    struct pgs_call c = *(struct pgs_call *)p; /* p may move with the region */
+    c.fn(c.th, c.arg);
+    pgs_task *self = c.th->current;
+    return (struct pgs_jump){ self ? self->sp : c.th->main_sp, NULL };
+}
+
+void pgs__on_switch_stack(struct pgs_thread *th,
+                          void (*fn)(struct pgs_thread *, void *), void *arg)
+{
+    struct pgs_call c = { fn, th, arg };
+    pgs_task *self = th->current;
+    pgs__switch_via(self ? &self->sp : &th->main_sp, &c, call_trampoline,
+                    th->switch_top);
+}
+
+/* Make r show t for a moment (pgs_backtrace): returns the task r showed
+ * before (to give back to pgs__show_again), or t itself if it already
+ * showed.  -1 on failure. */
+int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
+                           pgs_task **before)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    *before = r->occupant;
+    if (r->occupant == t)
+        return 0;
+    /* show() counts a remap and a task's depth; neither is the task's
+     * doing here, so keep the figures as they were. */
+    uint64_t remaps = th->remaps;
+    size_t peak = t->peak_pages;
+    int rc = show(th, r, t);
+    th->remaps = remaps;
+    t->peak_pages = peak;
+    return rc;
+}
+
+/* Undo pgs__show_for_a_moment: show `before` again (if it was shown). */
+void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    if (before == t || before == NULL || r->occupant == before)
+        return;
+    uint64_t remaps = th->remaps;
+    size_t peak = before->peak_pages;
+    if (show(th, r, before) != 0)
+        die_switch(t, before);
+    th->remaps = remaps;
+    before->peak_pages = peak;
 }
