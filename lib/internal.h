@@ -63,6 +63,10 @@
 /* Bytes above a task's stack pointer whose pages are filled in when it is
  * mapped back (the frames it returns through first). */
 #define PGS_POPULATE_ABOVE ((size_t)1024)
+/* A task that suspends with more than this many pages mapped below what it
+ * needs (after a deep call returned) gives them back.  Below it, keeping
+ * them is cheaper than two system calls now and a fault later. */
+#define PGS_TRIM_SLACK ((size_t)64)
 /* pgs_create checks that faults can still reach the library this often. */
 #define PGS_CHECK_EVERY 64u
 /* The alternate signal stack and the switch stack. */
@@ -173,6 +177,10 @@ struct pgs_thread {
 /* Bytes above a task's stack pointer whose pages are filled in when it is
  * mapped back (the frames it returns through first). */
 #define PGS_POPULATE_ABOVE ((size_t)1024)
+/* A task that suspends with more than this many pages mapped below what it
+ * needs (after a deep call returned) gives them back.  Below it, keeping
+ * them is cheaper than two system calls now and a fault later. */
+#define PGS_TRIM_SLACK ((size_t)64)
 /* pgs_create checks that faults can still reach the library this often. */
 #define PGS_CHECK_EVERY 64u
 /* The alternate signal stack and the switch stack (one mapping). */

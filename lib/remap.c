@@ -53,11 +53,12 @@ static size_t start_pages(const struct pgs_thread *th,
 }
 
 /* Hide pages [keep, r->mapped) of r and give them back, if r holds more
- * than keep + slack.  For scratch after a deep occupant has gone. */
-static void scratch_trim(struct pgs_thread *th, struct pgs_region *r,
-                         size_t keep, const pgs_task *who)
+ * than keep + slack: scratch after a deep occupant has gone, or a resident
+ * task that waits shallow after a deep call. */
+static void region_trim(struct pgs_thread *th, struct pgs_region *r,
+                        size_t keep, size_t slack, const pgs_task *who)
 {
-    if (r->mapped <= keep + PGS_SCRATCH_SLACK)
+    if (r->mapped <= keep + slack)
         return;
     if (pgs__region_clear(r, keep, r->mapped) != 0)
         die_unmap(who);
@@ -97,7 +98,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o)
     r->occupant = NULL;
     if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o) == 0) {
-        scratch_trim(th, r, keep, o);
+        region_trim(th, r, keep, PGS_SCRATCH_SLACK, o);
         return;
     }
     /* Deep (or no memory for a copy): o takes the extent.  r still shows
@@ -249,7 +250,7 @@ static void release_finished(struct pgs_thread *th, pgs_task *t)
     r->occupant = NULL;
     t->home = PGS_HOME_NONE;
     free_copy(th, t);
-    scratch_trim(th, r, start_pages(th, r), t);
+    region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK, t);
 }
 
 /* pgs_destroy's part: take t's stack out of wherever it is. */
@@ -261,7 +262,7 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         /* Its pages stay in the region as scratch, cleared before any
          * other task sees them; deep scratch is given back. */
         r->occupant = NULL;
-        scratch_trim(th, r, start_pages(th, r), t);
+        region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK, t);
         break;
     case PGS_HOME_EXTENT:
         if (pgs__extent_trim(th, t->slot, t->pages, 0) != 0)
@@ -301,6 +302,14 @@ struct pgs_jump pgs__prepare(void *arg)
     pgs_task *from = th->sw_from, *to = th->sw_to;
     if (from && from->state == PGS_DONE)
         release_finished(th, from);
+    else if (from && from->state == PGS_SUSPENDED &&
+             pgs__region_of(th, from)->occupant == from) {
+        /* A yield: if the task waits far shallower than it has been,
+         * give back what lies below its stack pointer. */
+        struct pgs_region *fr = pgs__region_of(th, from);
+        region_trim(th, fr, pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
+                    PGS_TRIM_SLACK, from);
+    }
     if (to) {
         struct pgs_region *r = pgs__region_of(th, to);
         if (r->occupant != to && show(th, r, to) != 0) {

@@ -139,9 +139,14 @@ PGS_EXPORT void *pgs_yield(void *out)
     pgs_task *to = self->resumer;
     self->state = PGS_SUSPENDED;
     th->current = to;
+    /* A task that comes back from deep calls and waits gives back what
+     * lies far below its stack pointer; the slow path does that. */
+    struct pgs_region *r = pgs__region_of(th, self);
+    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
+    int trim = r->mapped > pgs__cover(r, here - th->headroom) + PGS_TRIM_SLACK;
     /* The value handed back to this context when it is resumed is the in
      * of that pgs_resume: our return value (tail calls again). */
-    if (pgs_fast(shows(th, to))) {
+    if (pgs_fast(!trim && shows(th, to))) {
         if (self->out)
             *self->out = out; /* the resumer's stack is in place */
         return pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL);
