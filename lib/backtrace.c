@@ -16,6 +16,10 @@
 #define PGS_NAME_MAX 128
 #define PGS_BT_MAX 128 /* frames a backtrace reports at most */
 
+/* Room for the gdb helper (gdb/pagedstack-gdb.py) to receive a backtrace
+ * without allocating in the process it has stopped. */
+void *pgs__gdb_ips[PGS_BT_MAX] __attribute__((used));
+
 struct walk {
     pgs_task *t;
     void **ips;
