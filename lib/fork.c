@@ -27,6 +27,7 @@
 #include <string.h>
 #include "internal.h"
 #include "sys.h"
+#include "track.h"
 
 /* Copy the live stack of an evicted deep task out of its extent. */
 static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
@@ -84,6 +85,7 @@ static void make_private(struct pgs_thread *th, void *arg)
                      MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (tmp == MAP_FAILED)
         die_fork("no memory to make the running stack private");
+    pgs_track_region_reset(r);
     memcpy(tmp, at, len);
     if (mremap(tmp, len, len, MREMAP_MAYMOVE | MREMAP_FIXED, at) == MAP_FAILED)
         die_fork("cannot make the running stack private");
@@ -97,6 +99,7 @@ static void make_shared(struct pgs_thread *th, void *arg)
     size_t len = r->mapped * PGS_PAGE;
     char *at = r->top - len;
     off_t off = pgs__extent_offset(th, r->slot, r->mapped - 1);
+    pgs_track_region_reset(r); /* whole pages are copied, garbage and all */
     for (size_t done = 0; done < len;) {
         ssize_t n = pwrite(th->fd, at + done, len - done, off + (off_t)done);
         if (n <= 0 && errno != EINTR)

@@ -94,6 +94,7 @@ struct pgs_region {
     pgs_task *occupant;
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+    unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
 
 #define PGS_NO_SLOT ((size_t)-1)
@@ -127,6 +128,9 @@ struct pgs_task {
     uint32_t buflen;
     uint32_t bufcap;
     pgs_task *prev, *next;     /* the owning thread's live tasks */
+#if defined(__SANITIZE_THREAD__)
+    void *fiber;               /* its TSan fiber (track.h) */
+#endif
     char name[32];
 };
 
@@ -205,6 +209,17 @@ struct pgs_thread {
 
     /* Fault handler. */
     volatile sig_atomic_t in_handler;
+
+    /* For sanitizers and valgrind (track.h). */
+    unsigned vg_switch_stack;
+#if defined(__SANITIZE_ADDRESS__)
+    void *fake_stack;
+    void *main_bottom;
+    size_t main_size;
+#endif
+#if defined(__SANITIZE_THREAD__)
+    void *fiber;               /* the thread's own */
+#endif
 
     /* Figures and bookkeeping. */
     uint64_t creates;

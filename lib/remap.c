@@ -22,6 +22,7 @@
 #include "internal.h"
 #include "switch.h"
 #include "sys.h"
+#include "track.h"
 
 /* Pages of scratch a region keeps beyond what its occupant needs, so that a
  * task that briefly goes a little deeper does not cost a trim each time. */
@@ -150,6 +151,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         r->mapped = want;
         t->slot = PGS_NO_SLOT;
         t->pages = 0;
+        pgs_track_region_reset(r);
         pgs__region_populate(th, r, sp);
         return 0;
     }
@@ -179,6 +181,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     r->mapped = want;
     if (want > *shown)
         *shown = want;
+    pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
     char *bottom = r->top - want * PGS_PAGE;
@@ -202,6 +205,7 @@ fail_slot:
 static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
     size_t shown = r->mapped;
+    pgs_track_region_reset(r);
     if (r->occupant)
         evict(th, r, r->occupant);
     int rc = enter(th, r, t, &shown);
@@ -229,6 +233,7 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
 {
     size_t shown = r->mapped;
     pgs_task *o = r->occupant;
+    pgs_track_region_reset(r);
     evict(th, r, o);
     if (shown > r->mapped && pgs__region_clear(r, r->mapped, shown) != 0)
         die_unmap(o);

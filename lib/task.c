@@ -12,6 +12,24 @@
 #include "internal.h"
 #include "switch.h"
 #include "sys.h"
+#include "track.h"
+
+/*
+ * Return what a switch hands back.  Normally a tail call, so that the
+ * context continues directly in its caller; the sanitizers need to hear
+ * when a switch has arrived, so their builds call and then return.
+ */
+#if PGS_TRACK_SWITCHES
+#define SWITCH_RETURN(type, th, to, leaving, call)                           \
+    do {                                                                     \
+        pgs_track_switch((th), (to), (leaving));                             \
+        type v_ = (call);                                                    \
+        pgs_track_arrived(th);                                               \
+        return v_;                                                           \
+    } while (0)
+#else
+#define SWITCH_RETURN(type, th, to, leaving, call) return (call)
+#endif
 
 /* Where a context's stack pointer is kept while it is switched out. */
 static inline void **save_slot(struct pgs_thread *th, pgs_task *t)
@@ -35,12 +53,15 @@ static void *leave_via(struct pgs_thread *th, pgs_task *self, void *out)
     th->sw_value = NULL; /* the resumer's pgs_resume returns 0 */
     th->sw_out = out;
     th->sw_resume = 0;
-    return pgs__switch_via(&self->sp, th, pgs__prepare, th->switch_top);
+    SWITCH_RETURN(void *, th, self->resumer, self->state == PGS_DONE,
+                  pgs__switch_via(&self->sp, th, pgs__prepare,
+                                  th->switch_top));
 }
 
 void pgs__task_main(void *arg)
 {
     pgs_task *t = arg;
+    pgs_track_arrived(t->th);
     void *r = t->fn(t->arg);
     struct pgs_thread *th = t->th;
     t->state = PGS_DONE;
@@ -77,6 +98,11 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     if (!t)
         return NULL;
     memset(t, 0, sizeof *t);
+    if (pgs_track_task_create(t) != 0) {
+        free(t);
+        errno = ENOMEM;
+        return NULL;
+    }
     t->slot = PGS_NO_SLOT;
     t->th = th;
     t->fn = fn;
@@ -118,14 +144,16 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
      * context continues in our caller, and the switch's value (0, or -1
      * with errno set if t could not be shown) is our return value. */
     if (pgs_fast(shows(th, t)))
-        return pgs__switch_int(save_slot(th, self), t->sp, in);
+        SWITCH_RETURN(int, th, t, 0,
+                      pgs__switch_int(save_slot(th, self), t->sp, in));
     th->sw_from = self;
     th->sw_to = t;
     th->sw_value = in;
     th->sw_resume = 1;
     th->sw_was = was;
-    return pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
-                               th->switch_top);
+    SWITCH_RETURN(int, th, t, 0,
+                  pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+                                      th->switch_top));
 }
 
 PGS_EXPORT void *pgs_yield(void *out)
@@ -149,7 +177,8 @@ PGS_EXPORT void *pgs_yield(void *out)
     if (pgs_fast(!trim && shows(th, to))) {
         if (self->out)
             *self->out = out; /* the resumer's stack is in place */
-        return pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL);
+        SWITCH_RETURN(void *, th, to, 0,
+                      pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL));
     }
     return leave_via(th, self, out);
 }
@@ -177,6 +206,7 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     }
     struct pgs_thread *th = t->th;
     if (!th) { /* its thread has exited and took the pages with it */
+        pgs_track_task_destroy(t);
         free(t);
         return 0;
     }
@@ -193,6 +223,7 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     if (t->state == PGS_CREATED)
         th->reserved_pages--;
     pgs__task_unlink(th, t);
+    pgs_track_task_destroy(t);
     free(t);
     return 0;
 }

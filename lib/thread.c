@@ -9,6 +9,7 @@
 #include <string.h>
 #include "internal.h"
 #include "sys.h"
+#include "track.h"
 
 __thread struct pgs_thread *pgs__tls
     __attribute__((tls_model("initial-exec")));
@@ -93,6 +94,7 @@ static void thread_release(struct pgs_thread *th)
 {
     if (pgs__tls == th)
         pgs__tls = NULL;
+    pgs_track_thread_fini(th);
     pgs__regions_release(th);
     pgs__pool_close(th);
     stacks_destroy(th);
@@ -180,6 +182,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
         errno = ENOMEM;
         return -1;
     }
+    pgs_track_thread_init(th);
     pgs__tls = th;
     return 0;
 }

@@ -1,0 +1,153 @@
+/*
+ * Telling sanitizers and valgrind about stacks.  Every hook is empty in a
+ * normal build; the switch code calls them without conditionals of its own.
+ *
+ * AddressSanitizer (built with -fsanitize=address): every switch is
+ * announced with __sanitizer_start_switch_fiber / _finish_switch_fiber, and
+ * a region's shadow is cleared whenever it starts showing another task: the
+ * previous occupant's frames left poisoned redzones at addresses where the
+ * incoming task has live data.
+ *
+ * ThreadSanitizer (-fsanitize=thread): every task is a TSan fiber, and the
+ * switch to it is announced just before it happens.
+ *
+ * Valgrind: each region and the switch stack are registered as stacks, so
+ * that every move of the stack pointer between them is taken as a stack
+ * switch rather than a huge push or pop.  (Tasks of one region never switch
+ * directly: they pass through the switch stack.)  What memcheck believes
+ * about a region's bytes belongs to whichever task last ran there, so when
+ * the region shows another task its mapped part is declared defined: every
+ * byte of it is the task's stack or cleared.  The requests cost a few
+ * instructions and do nothing outside valgrind, so they are always in when
+ * valgrind's header was found.
+ */
+#ifndef PGS_TRACK_H
+#define PGS_TRACK_H
+
+#include <pthread.h>
+#include "internal.h"
+
+#if defined(__SANITIZE_ADDRESS__)
+#define PGS_ASAN 1
+#include <sanitizer/asan_interface.h>
+#include <sanitizer/common_interface_defs.h>
+#endif
+#if defined(__SANITIZE_THREAD__)
+#define PGS_TSAN 1
+#include <sanitizer/tsan_interface.h>
+#endif
+#if defined(HAVE_VALGRIND_VALGRIND_H)
+#include <valgrind/memcheck.h>
+#include <valgrind/valgrind.h>
+#endif
+
+/* Switches must run code after they return (the sanitizers' "finish"),
+ * so resume and yield cannot tail-call the switch. */
+#if defined(PGS_ASAN) || defined(PGS_TSAN)
+#define PGS_TRACK_SWITCHES 1
+#else
+#define PGS_TRACK_SWITCHES 0
+#endif
+
+static inline void pgs_track_thread_init(struct pgs_thread *th)
+{
+#ifdef PGS_TSAN
+    th->fiber = __tsan_get_current_fiber();
+#endif
+#ifdef PGS_ASAN
+    /* The thread's own stack, for switches back to it. */
+    pthread_attr_t a;
+    if (pthread_getattr_np(pthread_self(), &a) == 0) {
+        pthread_attr_getstack(&a, &th->main_bottom, &th->main_size);
+        pthread_attr_destroy(&a);
+    }
+#endif
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    for (unsigned i = 0; i < th->nregions; i++)
+        th->regions[i].vg_stack = VALGRIND_STACK_REGISTER(
+            th->regions[i].base, th->regions[i].top);
+    th->vg_switch_stack = VALGRIND_STACK_REGISTER(
+        th->switch_top - PGS_SWITCH_STACK_SIZE, th->switch_top);
+#endif
+    (void)th;
+}
+
+static inline void pgs_track_thread_fini(struct pgs_thread *th)
+{
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    if (th->regions)
+        for (unsigned i = 0; i < th->nregions; i++)
+            VALGRIND_STACK_DEREGISTER(th->regions[i].vg_stack);
+    if (th->switch_top)
+        VALGRIND_STACK_DEREGISTER(th->vg_switch_stack);
+#endif
+    (void)th;
+}
+
+static inline int pgs_track_task_create(pgs_task *t)
+{
+#ifdef PGS_TSAN
+    t->fiber = __tsan_create_fiber(0);
+    if (!t->fiber)
+        return -1;
+#endif
+    (void)t;
+    return 0;
+}
+
+static inline void pgs_track_task_destroy(pgs_task *t)
+{
+#ifdef PGS_TSAN
+    if (t->fiber)
+        __tsan_destroy_fiber(t->fiber);
+#endif
+    (void)t;
+}
+
+/* Just before switching from the running context to `to` (NULL: the
+ * thread's own stack).  `leaving` is set when the running task has
+ * finished and will never run again. */
+static inline void pgs_track_switch(struct pgs_thread *th, pgs_task *to,
+                                    int leaving)
+{
+#ifdef PGS_ASAN
+    if (to) {
+        struct pgs_region *r = pgs__region_of(th, to);
+        __sanitizer_start_switch_fiber(leaving ? NULL : &th->fake_stack,
+                                       r->base, th->size);
+    } else {
+        __sanitizer_start_switch_fiber(leaving ? NULL : &th->fake_stack,
+                                       th->main_bottom, th->main_size);
+    }
+#endif
+#ifdef PGS_TSAN
+    __tsan_switch_to_fiber(to ? to->fiber : th->fiber, 0);
+#endif
+    (void)th, (void)to, (void)leaving;
+}
+
+/* First thing on the stack a switch arrived on. */
+static inline void pgs_track_arrived(struct pgs_thread *th)
+{
+#ifdef PGS_ASAN
+    __sanitizer_finish_switch_fiber(th->fake_stack, NULL, NULL);
+#endif
+    (void)th;
+}
+
+/* The region is about to show other bytes than the ones it showed, or has
+ * just mapped more of them: what it maps may be read and written from the
+ * switch stack (copies, clearing) and by the task it shows. */
+static inline void pgs_track_region_reset(struct pgs_region *r)
+{
+#ifdef PGS_ASAN
+    __asan_unpoison_memory_region(r->base, (size_t)(r->top - r->base));
+#endif
+#ifdef HAVE_VALGRIND_VALGRIND_H
+    VALGRIND_MAKE_MEM_DEFINED(r->top - r->mapped * PGS_PAGE,
+                              r->mapped * PGS_PAGE);
+#endif
+    (void)r;
+}
+
+#endif
