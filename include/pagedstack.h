@@ -69,8 +69,11 @@ struct pgs_config {
      * placed in for its whole life; tasks in different regions switch
      * without remapping.  0 = the library's default. */
     unsigned regions;
-    /* Cap on the stack memory all of this thread's tasks may hold together.
-     * 0 = no cap. */
+    /* Cap on the stack memory all of this thread's tasks may hold together
+     * (pgs_stats' stack_bytes).  A task that grows past it dies of stack
+     * exhaustion.  Creating and growing tasks leave room under it for one
+     * task's signal headroom per region in use (16 KiB or so each), so that
+     * the tasks that exist can always be switched.  0 = no cap. */
     size_t max_stack_bytes;
 };
 
@@ -119,7 +122,9 @@ PGS_EXPORT int pgs_thread_fini(void);
  * or NULL with errno:
  *   EINVAL  fn is NULL
  *   ENOMEM  no memory for the descriptor, or the thread's max_stack_bytes
- *           leaves no room for one more page
+ *           leaves no room for the new task's first pages (its first
+ *           frame and signal headroom, once every task created and not
+ *           yet run has had its own) beside the room kept for switching
  *   EPERM   stack faults could no longer reach the library: its SIGSEGV
  *           handler was replaced by one that does not pass faults on, or
  *           SIGSEGV is blocked in this thread.  Checked on the thread's

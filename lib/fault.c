@@ -161,8 +161,8 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
         want = th->region_pages;
     /* If the cap leaves room for what is needed but not for doubling,
      * take what is needed. */
-    if (th->cap_bytes &&
-        pgs__held_bytes(th) + (want - have) * PGS_PAGE > th->cap_bytes)
+    if (pgs__held_bytes(th) + (want - have) * PGS_PAGE >
+        pgs__limit(th, pgs__margin(th, th->tasks)))
         want = need;
 
     int over_cap;
@@ -170,6 +170,7 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
         if (over_cap)
             report("stack memory exhausted", t, addr,
                    "the thread's max_stack_bytes is", th->cap_bytes, uc);
+        /* (less the room kept for switching: see pgs_thread_init) */
         else
             report("stack memory exhausted", t, addr,
                    "the system refused memory for stack pages", 0, uc);
@@ -177,6 +178,7 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
     }
     if (r->mapped > t->peak_pages)
         t->peak_pages = r->mapped;
+    pgs__note_peak(th);
     th->faults++;
     return 1;
 }

@@ -161,7 +161,8 @@ static void child_pool(struct pgs_thread *th, struct pgs_region *run)
     if (run && run->mapped) {
         int over_cap;
         size_t keep = run->mapped;
-        if (pgs__extent_grow(th, run->slot, 0, keep, &over_cap) != 0)
+        if (pgs__extent_grow(th, run->slot, 0, keep, (size_t)-1,
+                             &over_cap) != 0)
             die_fork("the child has no memory for the running stack");
         make_shared(th, run);
     }
@@ -184,7 +185,7 @@ static void after_fork_child(void)
             continue;
         pgs__task_unlink(th, t);
         if (t->state == PGS_CREATED)
-            th->reserved_pages--;
+            th->unstarted--;
         t->th = NULL;
         t->home = PGS_HOME_NONE;
         t->slot = PGS_NO_SLOT;

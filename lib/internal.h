@@ -157,7 +157,10 @@ struct pgs_thread {
     size_t held_pages;         /* pages allocated in all extents */
     size_t copy_bytes;         /* bytes of saved copies (bufcap) */
     size_t peak_bytes;         /* highest held_pages * page + copy_bytes */
-    size_t reserved_pages;     /* one per task created but never run */
+    size_t unstarted;          /* tasks created but never run */
+    size_t start_bytes;        /* what a task needs to start: its first
+                                  frame and the headroom below, in pages */
+
     size_t copy_max;           /* live bytes up to which eviction copies */
 
     /*
@@ -268,10 +271,12 @@ void pgs__slot_put(struct pgs_thread *th, size_t slot);
 off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
                          size_t page_from_top);
 int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
-                     size_t want, int *over_cap);
+                     size_t want, size_t limit, int *over_cap);
 int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
                      size_t keep);
 size_t pgs__held_bytes(const struct pgs_thread *th);
+size_t pgs__limit(const struct pgs_thread *th, size_t margin);
+size_t pgs__margin(const struct pgs_thread *th, size_t tasks);
 void pgs__note_peak(struct pgs_thread *th);
 
 /* region.c: reserving and remapping regions. */

@@ -89,6 +89,28 @@ size_t pgs__held_bytes(const struct pgs_thread *th)
     return th->held_pages * PGS_PAGE + th->copy_bytes;
 }
 
+/*
+ * The room creation and growth leave under the cap so that the tasks that
+ * exist can always be switched: showing a task again needs its signal
+ * headroom, once for every region that can show one (at most one per task).
+ */
+size_t pgs__margin(const struct pgs_thread *th, size_t tasks)
+{
+    return (tasks < th->nregions ? tasks : th->nregions) * th->start_bytes;
+}
+
+/*
+ * The most stack memory the thread may hold after an allocation, leaving
+ * `margin` bytes of its cap free (no limit without a cap).
+ */
+size_t pgs__limit(const struct pgs_thread *th, size_t margin)
+{
+    if (!th->cap_bytes)
+        return (size_t)-1;
+    return th->cap_bytes > margin ? th->cap_bytes - margin : 0;
+}
+
+/* Record the peak; called where no switch is half done. */
 void pgs__note_peak(struct pgs_thread *th)
 {
     size_t b = pgs__held_bytes(th);
@@ -96,15 +118,16 @@ void pgs__note_peak(struct pgs_thread *th)
         th->peak_bytes = b;
 }
 
-/* Allocate pages [have, want) of extent `slot`, zeroed.  Fails with ENOMEM,
- * setting *over_cap when the thread's cap is what refused.
- * Async-signal-safe: the fault path uses it. */
+/* Allocate pages [have, want) of extent `slot`, zeroed, if the thread then
+ * holds at most `limit` bytes (pgs__limit).  Fails with ENOMEM, setting
+ * *over_cap when the limit is what refused.  Async-signal-safe: the fault
+ * path uses it. */
 int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
-                     size_t want, int *over_cap)
+                     size_t want, size_t limit, int *over_cap)
 {
     size_t add = want - have;
     *over_cap = 0;
-    if (th->cap_bytes && pgs__held_bytes(th) + add * PGS_PAGE > th->cap_bytes) {
+    if (pgs__held_bytes(th) + add * PGS_PAGE > limit) {
         *over_cap = 1;
         errno = ENOMEM;
         return -1;
@@ -120,7 +143,6 @@ int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
         return -1;
     }
     th->held_pages += add;
-    pgs__note_peak(th);
     return 0;
 }
 

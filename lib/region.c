@@ -84,6 +84,7 @@ int pgs__region_clear(struct pgs_region *r, size_t from_page, size_t to_page)
 /*
  * Extend what r shows of its extent down to `want` pages: allocate the new
  * pages (zeroed) and map them populated, since they are about to be used.
+ * Growth leaves the switch margin under the cap (pgs__limit).
  * Async-signal-safe: the fault path grows the running task with it.  On
  * failure r is unchanged; *over_cap tells whether the cap refused.
  */
@@ -93,7 +94,9 @@ int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
     *over_cap = 0;
     if (want <= r->mapped)
         return 0;
-    if (pgs__extent_grow(th, r->slot, r->mapped, want, over_cap) != 0)
+    if (pgs__extent_grow(th, r->slot, r->mapped, want,
+                         pgs__limit(th, pgs__margin(th, th->tasks)),
+                         over_cap) != 0)
         return -1;
     if (pgs__region_map(th, r, r->slot, r->mapped, want, 1) != 0) {
         int e = errno;

@@ -71,19 +71,34 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
         r->mapped = keep;
 }
 
-/* Copy t's live stack out of r into t's buffer (exact size). */
-static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
+static void free_copy(struct pgs_thread *th, pgs_task *t)
+{
+    free(t->buf);
+    th->copy_bytes -= t->bufcap;
+    t->buf = NULL;
+    t->bufcap = t->buflen = 0;
+}
+
+/* Copy t's live stack out of r into t's buffer (exact size).  Fails if
+ * there is no memory for the buffer, or the thread's cap has no room for
+ * it (counting `allow` bytes that the switch is about to give back): t then
+ * keeps its pages instead, which are counted already. */
+static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
+                     size_t allow)
 {
     size_t live = (size_t)(r->top - (char *)t->sp);
     size_t cap = pgs__round_up(live, 16);
     if (cap > t->bufcap || cap * 2 < t->bufcap) {
+        if (th->cap_bytes && cap > t->bufcap &&
+            pgs__held_bytes(th) + (cap - t->bufcap) >
+                pgs__limit(th, 0) + allow)
+            return -1;
         char *b = pgs__realloc(t->buf, cap);
         if (!b)
             return -1;
         th->copy_bytes = th->copy_bytes - t->bufcap + cap;
         t->buf = b;
         t->bufcap = (uint32_t)cap;
-        pgs__note_peak(th);
     }
     memcpy(t->buf, t->sp, live);
     t->buflen = (uint32_t)live;
@@ -91,18 +106,21 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
     return 0;
 }
 
-/* Make r's occupant o leave (o is not done). */
-static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o)
+/* Make r's occupant o leave (o is not done).  `allow`: bytes the switch
+ * gives back once it is done (the incoming task's copy, under a cap). */
+static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
+                  size_t allow)
 {
     uintptr_t sp = (uintptr_t)o->sp;
     size_t keep = pgs__cover(r, sp - th->headroom);
     r->occupant = NULL;
     if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
-        save_copy(th, r, o) == 0) {
+        save_copy(th, r, o, allow) == 0) {
         region_trim(th, r, keep, PGS_SCRATCH_SLACK, o);
         return;
     }
-    /* Deep (or no memory for a copy): o takes the extent.  r still shows
+    /* Deep (or no memory or room under the cap for a copy): o takes the
+     * extent.  r still shows
      * it until the caller maps something else over it or clears it. */
     o->home = PGS_HOME_EXTENT;
     o->slot = r->slot;
@@ -137,7 +155,8 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         if (want < t->pages)
             want = t->pages;
         if (want > t->pages &&
-            pgs__extent_grow(th, t->slot, t->pages, want, &over_cap) != 0)
+            pgs__extent_grow(th, t->slot, t->pages, want,
+                             pgs__limit(th, 0), &over_cap) != 0)
             return -1;
         if (pgs__region_map(th, r, t->slot, 0, want, 0) != 0) {
             int e = errno;
@@ -167,8 +186,13 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     size_t have = r->mapped;
     if (want < have)
         want = have;
+    /* Under a cap the copy's buffer is given back once the copy is in
+     * place, so the switch may count on it. */
+    size_t limit = pgs__limit(th, 0);
+    if (th->cap_bytes)
+        limit += t->bufcap;
     if (want > have &&
-        pgs__extent_grow(th, r->slot, have, want, &over_cap) != 0)
+        pgs__extent_grow(th, r->slot, have, want, limit, &over_cap) != 0)
         goto fail_slot;
     /* A fresh extent must replace whatever r showed; otherwise only the
      * new pages need mapping. */
@@ -186,10 +210,16 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
      * t's live stack back. */
     char *bottom = r->top - want * PGS_PAGE;
     memset(bottom, 0, (size_t)((char *)sp - bottom));
-    if (t->home == PGS_HOME_COPY)
+    if (t->home == PGS_HOME_COPY) {
         memcpy((void *)sp, t->buf, t->buflen);
-    else
-        th->reserved_pages--; /* its first page is no longer promised */
+        /* The buffer is kept for the task's next eviction (and counted), but
+         * under a cap a task must not hold its stack twice, as pages and as
+         * a copy: that is what lets switches fit in the margin. */
+        if (th->cap_bytes)
+            free_copy(th, t);
+    } else {
+        th->unstarted--; /* its first pages are no longer promised */
+    }
     return 0;
 
 fail_slot:
@@ -207,7 +237,8 @@ static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
     size_t shown = r->mapped;
     pgs_track_region_reset(r);
     if (r->occupant)
-        evict(th, r, r->occupant);
+        evict(th, r, r->occupant,
+              t->home == PGS_HOME_COPY && th->cap_bytes ? t->bufcap : 0);
     int rc = enter(th, r, t, &shown);
     int e = errno;
     if (shown > r->mapped) {
@@ -234,17 +265,9 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
     size_t shown = r->mapped;
     pgs_task *o = r->occupant;
     pgs_track_region_reset(r);
-    evict(th, r, o);
+    evict(th, r, o, 0);
     if (shown > r->mapped && pgs__region_clear(r, r->mapped, shown) != 0)
         die_unmap(o);
-}
-
-static void free_copy(struct pgs_thread *th, pgs_task *t)
-{
-    free(t->buf);
-    th->copy_bytes -= t->bufcap;
-    t->buf = NULL;
-    t->bufcap = t->buflen = 0;
 }
 
 /* A finished task leaves its region; the pages stay as scratch, and the
@@ -336,6 +359,7 @@ struct pgs_jump pgs__prepare(void *arg)
         if (!to->sp)
             to->sp = pgs__frame_init(r->top, pgs__task_main, to);
     }
+    pgs__note_peak(th);
     /* A yield or a finish: the resumer's stack is in place now, so its
      * output can be stored. */
     if (!th->sw_resume && from->out)

@@ -29,6 +29,11 @@ enum pgs_fail_point {
     PGS_FP_COUNT
 };
 
+/*
+ * Each wrapper pgs__NAME(...) is a macro that passes its caller's name to
+ * pgs__sys_NAME(site, ...), so that an injection report names the function
+ * where the call failed.
+ */
 #ifdef PGS_FAULT_INJECTION
 /* Returns the errno this call must fail with, or 0 to let it run. */
 int pgs__inject(enum pgs_fail_point p, const char *site);
@@ -41,88 +46,98 @@ const char *pgs__inject_site(void);
 unsigned long pgs__inject_calls(int point);
 #define PGS_INJECT(p, err_ret)                                              \
     do {                                                                    \
-        int pgs_e_ = pgs__inject((p), __func__);                            \
+        int pgs_e_ = pgs__inject((p), site);                                \
         if (pgs_e_) {                                                       \
             errno = pgs_e_;                                                 \
             return err_ret;                                                 \
         }                                                                   \
     } while (0)
 #else
-#define PGS_INJECT(p, err_ret) ((void)0)
+#define PGS_INJECT(p, err_ret) ((void)site)
 #endif
 
-/* The site name in injection reports is the wrapper's caller only when the
- * wrappers are inlined into it, so they are forced inline. */
 #define PGS_SYS static inline __attribute__((always_inline))
 
-PGS_SYS int pgs__memfd(const char *name)
+PGS_SYS int pgs__sys_memfd(const char *site, const char *name)
 {
     PGS_INJECT(PGS_FP_MEMFD, -1);
     extern int memfd_create(const char *, unsigned int);
     return memfd_create(name, 1u /* MFD_CLOEXEC */);
 }
 
-PGS_SYS int pgs__ftruncate(int fd, off_t len)
+PGS_SYS int pgs__sys_ftruncate(const char *site, int fd, off_t len)
 {
     PGS_INJECT(PGS_FP_FTRUNCATE, -1);
     return ftruncate(fd, len);
 }
 
-PGS_SYS int pgs__fallocate(int fd, int mode, off_t off, off_t len)
+PGS_SYS int pgs__sys_fallocate(const char *site, int fd, int mode, off_t off, off_t len)
 {
     PGS_INJECT(PGS_FP_FALLOCATE, -1);
     extern int fallocate(int, int, off_t, off_t);
     return fallocate(fd, mode, off, len);
 }
 
-PGS_SYS void *pgs__mmap(void *a, size_t len, int prot, int flags, int fd,
+PGS_SYS void *pgs__sys_mmap(const char *site, void *a, size_t len, int prot, int flags, int fd,
                         off_t off)
 {
     PGS_INJECT(PGS_FP_MMAP, MAP_FAILED);
     return mmap(a, len, prot, flags, fd, off);
 }
 
-PGS_SYS int pgs__mprotect(void *a, size_t len, int prot)
+PGS_SYS int pgs__sys_mprotect(const char *site, void *a, size_t len, int prot)
 {
     PGS_INJECT(PGS_FP_MPROTECT, -1);
     return mprotect(a, len, prot);
 }
 
-PGS_SYS int pgs__munmap(void *a, size_t len)
+PGS_SYS int pgs__sys_munmap(const char *site, void *a, size_t len)
 {
     PGS_INJECT(PGS_FP_MUNMAP, -1);
     return munmap(a, len);
 }
 
-PGS_SYS int pgs__madvise(void *a, size_t len, int advice)
+PGS_SYS int pgs__sys_madvise(const char *site, void *a, size_t len, int advice)
 {
     PGS_INJECT(PGS_FP_MADVISE, -1);
     return madvise(a, len, advice);
 }
 
-PGS_SYS int pgs__sigaltstack(const stack_t *ss, stack_t *old)
+PGS_SYS int pgs__sys_sigaltstack(const char *site, const stack_t *ss, stack_t *old)
 {
     PGS_INJECT(PGS_FP_SIGALTSTACK, -1);
     return sigaltstack(ss, old);
 }
 
-PGS_SYS int pgs__sigaction(int sig, const struct sigaction *sa,
+PGS_SYS int pgs__sys_sigaction(const char *site, int sig, const struct sigaction *sa,
                            struct sigaction *old)
 {
     PGS_INJECT(PGS_FP_SIGACTION, -1);
     return sigaction(sig, sa, old);
 }
 
-PGS_SYS void *pgs__malloc(size_t n)
+PGS_SYS void *pgs__sys_malloc(const char *site, size_t n)
 {
     PGS_INJECT(PGS_FP_MALLOC, NULL);
     return malloc(n);
 }
 
-PGS_SYS void *pgs__realloc(void *p, size_t n)
+PGS_SYS void *pgs__sys_realloc(const char *site, void *p, size_t n)
 {
     PGS_INJECT(PGS_FP_MALLOC, NULL);
     return realloc(p, n);
 }
+
+#define pgs__memfd(...) pgs__sys_memfd(__func__, __VA_ARGS__)
+#define pgs__ftruncate(...) pgs__sys_ftruncate(__func__, __VA_ARGS__)
+#define pgs__fallocate(...) pgs__sys_fallocate(__func__, __VA_ARGS__)
+#define pgs__mmap(...) pgs__sys_mmap(__func__, __VA_ARGS__)
+#define pgs__mprotect(...) pgs__sys_mprotect(__func__, __VA_ARGS__)
+#define pgs__munmap(...) pgs__sys_munmap(__func__, __VA_ARGS__)
+#define pgs__madvise(...) pgs__sys_madvise(__func__, __VA_ARGS__)
+#define pgs__sigaltstack(...) pgs__sys_sigaltstack(__func__, __VA_ARGS__)
+#define pgs__sigaction(...) pgs__sys_sigaction(__func__, __VA_ARGS__)
+#define pgs__malloc(...) pgs__sys_malloc(__func__, __VA_ARGS__)
+#define pgs__realloc(...) pgs__sys_realloc(__func__, __VA_ARGS__)
 
 #endif

@@ -86,11 +86,13 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     if (pgs_slow(th->creates++ % PGS_CHECK_EVERY == 0) &&
         pgs__thread_unsafe() != 0)
         return NULL;
-    /* A new task will need at least one page: refuse now if the cap has no
-     * room for it (tasks created but not yet run count one page each).
-     * No extent yet: a task gets stack memory when it first runs. */
-    if (th->cap_bytes && pgs__held_bytes(th) + (th->reserved_pages + 1) *
-                                                   PGS_PAGE > th->cap_bytes) {
+    /* No memory yet: a task gets stack pages when it first runs.  But it
+     * will need its first pages then, as will every task created and not
+     * yet run; refuse now if the cap has no room for them (beyond the
+     * margin kept for switching). */
+    if (th->cap_bytes &&
+        pgs__held_bytes(th) + (th->unstarted + 1) * th->start_bytes >
+            pgs__limit(th, pgs__margin(th, th->tasks + 1))) {
         errno = ENOMEM;
         return NULL;
     }
@@ -115,7 +117,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
         th->list->prev = t;
     th->list = t;
     th->tasks++;
-    th->reserved_pages++;
+    th->unstarted++;
     return t;
 }
 
@@ -221,7 +223,7 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     if (pgs__unhome(th, t) != 0)
         return -1;
     if (t->state == PGS_CREATED)
-        th->reserved_pages--;
+        th->unstarted--;
     pgs__task_unlink(th, t);
     pgs_track_task_destroy(t);
     free(t);

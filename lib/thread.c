@@ -173,6 +173,10 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
      * that memory is not mapped the kernel cannot deliver the signal. */
     long sigstk = sysconf(_SC_SIGSTKSZ);
     th->headroom = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
+    /* What a task needs to start: pgs__frame_init's frame and the headroom
+     * below it, and a page for rounding. */
+    th->start_bytes = pgs__round_up(16 + PGS_FRAME_SIZE + th->headroom,
+                                    PGS_PAGE) + PGS_PAGE;
 
     if (pgs__pool_open(th) != 0 || pgs__regions_reserve(th) != 0 ||
         stacks_create(th) != 0 || pthread_setspecific(exit_key, th) != 0) {
