@@ -1,0 +1,247 @@
+/*
+ * Stacks stay intact: thousands of tasks at varied depths switched in
+ * scrambled order, tasks whose depth changes from one resume to the next,
+ * and several tasks 7 MiB deep at once.  Every task checks its whole stack
+ * pattern on every resume (core_util.c).
+ */
+#include "config.h"
+#include <errno.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include "core_util.h"
+
+/* Regions per thread for the loop tests: 0 = the library's default. */
+static const unsigned region_counts[] = { 0, 1, 4 };
+
+static void init_regions(unsigned regions)
+{
+    struct pgs_config c = { .regions = regions };
+    ck_assert_int_eq(pgs_thread_init(&c), 0);
+}
+
+/*
+ * 3000 tasks: most shallow (up to 8 KiB), some medium (32 to 128 KiB), a
+ * few deep (384 to 512 KiB, beyond what the library saves by copying).
+ */
+#define MANY 3000
+
+static size_t pick_depth(uint64_t *rng)
+{
+    unsigned r = (unsigned)(core_rand(rng) % 100);
+    if (r < 1)
+        return (384 << 10) + core_rand(rng) % (128 << 10);
+    if (r < 10)
+        return (32 << 10) + core_rand(rng) % (96 << 10);
+    return core_rand(rng) % (8 << 10);
+}
+
+START_TEST(many_tasks_scrambled)
+{
+    init_regions(region_counts[_i]);
+    struct core_stask *v = calloc(MANY, sizeof *v);
+    ck_assert_ptr_nonnull(v);
+    uint64_t rng = 0x1234567 + (uint64_t)_i;
+    size_t deep = 0;
+    for (unsigned i = 0; i < MANY; i++) {
+        v[i].id = i + 1;
+        v[i].depth = pick_depth(&rng);
+        v[i].rounds = 3;
+        deep += v[i].depth > (384 << 10);
+    }
+    ck_assert_uint_gt(deep, 5); /* the table really has deep tasks */
+    core_stasks_run(v, MANY, rng);
+    struct pgs_stats st = core_stats();
+    ck_assert_uint_eq(st.tasks, 0);
+    ck_assert_uint_eq(st.stack_bytes, 0);
+    ck_assert_uint_gt(st.faults, 0);
+    free(v);
+}
+END_TEST
+
+/*
+ * Two tasks alternating in one region, at depths on either side of the
+ * point where eviction stops copying (384 KiB) and other pairs.
+ */
+static const size_t pair_depths[][2] = {
+    { 0, 0 },
+    { 380 << 10, 390 << 10 },
+    { 390 << 10, 0 },
+    { 0, 390 << 10 },
+    { 1 << 20, 8 << 10 },
+    { 8 << 10, 1 << 20 },
+    { 2 << 20, 2 << 20 },
+    { 100 << 10, 300 << 10 },
+};
+
+START_TEST(pairs_one_region)
+{
+    init_regions(1);
+    struct core_stask v[2] = {
+        { .id = 1, .depth = pair_depths[_i][0], .rounds = 6 },
+        { .id = 2, .depth = pair_depths[_i][1], .rounds = 6 },
+    };
+    core_stasks_run(v, 2, 77 + (uint64_t)_i);
+    ck_assert_uint_eq(core_stats().stack_bytes, 0);
+}
+END_TEST
+
+/*
+ * Tasks whose depth changes between resumes: every round a task recurses
+ * to another depth (yielding at the bottom), comes back up and yields
+ * again shallow, while a pattern in its first frame must survive it all.
+ */
+#define VARY_TASKS 12
+#define VARY_ROUNDS 4
+
+static const size_t vary_depths[] = {
+    0, 4 << 10, 64 << 10, 383 << 10, 390 << 10, 1 << 20, 2 << 20, 12 << 10,
+};
+#define NVARY (sizeof vary_depths / sizeof vary_depths[0])
+
+struct vary {
+    unsigned id;
+    pgs_task *task;
+};
+
+static unsigned vary_sid(unsigned id, unsigned round)
+{
+    return id * 100 + round;
+}
+
+static size_t vary_depth(unsigned id, unsigned round)
+{
+    return vary_depths[(id * 3 + round * 5) % NVARY];
+}
+
+static void *fn_vary(void *arg)
+{
+    struct vary *v = arg;
+    uint64_t base[256];
+    core_fill(base, 256, (uint64_t)v->id << 40);
+    for (unsigned r = 0; r < VARY_ROUNDS; r++) {
+        struct core_stask s = {
+            .id = vary_sid(v->id, r),
+            .depth = vary_depth(v->id, r),
+            .big = (int)(r & 1),
+            .rounds = 1,
+            .task = v->task,
+        };
+        core_stask_descend(&s);
+        long bad = core_check(base, 256, (uint64_t)v->id << 40);
+        ck_assert_msg(bad < 0, "vary task %u round %u: base word %ld", v->id,
+                      r, bad);
+        void *in = pgs_yield(core_stask_done(s.id));
+        ck_assert_ptr_eq(in, core_stask_itag(s.id, 3));
+    }
+    long bad = core_check(base, 256, (uint64_t)v->id << 40);
+    ck_assert_msg(bad < 0, "vary task %u at the end: base word %ld", v->id,
+                  bad);
+    return core_stask_done(v->id);
+}
+
+START_TEST(depth_changes)
+{
+    init_regions(region_counts[_i]);
+    struct vary v[VARY_TASKS];
+    size_t order[VARY_TASKS];
+    uint64_t rng = 99 + (uint64_t)_i;
+    for (unsigned i = 0; i < VARY_TASKS; i++) {
+        v[i].id = i + 1;
+        v[i].task = pgs_create(fn_vary, &v[i]);
+        ck_assert_ptr_nonnull(v[i].task);
+        order[i] = i;
+    }
+    for (unsigned r = 0; r < VARY_ROUNDS; r++) {
+        /* Phase 1: every task goes to this round's depth and waits there. */
+        core_shuffle(order, VARY_TASKS, &rng);
+        for (unsigned i = 0; i < VARY_TASKS; i++) {
+            struct vary *t = &v[order[i]];
+            unsigned sid = vary_sid(t->id, r);
+            /* The in goes to the shallow yield of the round before. */
+            void *in = r ? core_stask_itag(vary_sid(t->id, r - 1), 3) : NULL;
+            void *out = NULL;
+            ck_assert_int_eq(pgs_resume(t->task, in, &out), 0);
+            ck_assert_ptr_eq(out, core_stask_ytag(sid, 1));
+        }
+        /* Phase 2: every task comes back up and waits shallow. */
+        core_shuffle(order, VARY_TASKS, &rng);
+        for (unsigned i = 0; i < VARY_TASKS; i++) {
+            struct vary *t = &v[order[i]];
+            unsigned sid = vary_sid(t->id, r);
+            void *out = NULL;
+            ck_assert_int_eq(pgs_resume(t->task, core_stask_itag(sid, 2),
+                                        &out), 0);
+            ck_assert_ptr_eq(out, core_stask_done(sid));
+        }
+    }
+    for (unsigned i = 0; i < VARY_TASKS; i++) {
+        void *out = NULL;
+        ck_assert_int_eq(pgs_resume(v[i].task,
+                                    core_stask_itag(vary_sid(v[i].id,
+                                                             VARY_ROUNDS - 1),
+                                                    3),
+                                    &out),
+                         0);
+        ck_assert_ptr_eq(out, core_stask_done(v[i].id));
+        ck_assert_int_eq(pgs_destroy(v[i].task), 0);
+    }
+    ck_assert_uint_eq(core_stats().stack_bytes, 0);
+}
+END_TEST
+
+/* Three tasks, each 7 MiB deep (4 KiB frames), alternating. */
+START_TEST(deep_7mib_alternating)
+{
+    static const unsigned regions[] = { 1, 4 };
+    init_regions(regions[_i]);
+    struct core_stask v[3];
+    for (unsigned i = 0; i < 3; i++)
+        v[i] = (struct core_stask){
+            .id = i + 1, .depth = 7 * CORE_MIB, .big = 1, .rounds = 3,
+        };
+    core_stasks_run(v, 3, 7);
+    for (unsigned i = 0; i < 3; i++)
+        ck_assert_uint_ge(v[i].frames, 7 * CORE_MIB / 4096);
+    struct pgs_stats st = core_stats();
+    ck_assert_uint_ge(st.stack_bytes_peak, 3 * 7 * CORE_MIB);
+    ck_assert_uint_eq(st.stack_bytes, 0);
+}
+END_TEST
+
+/* Growing one task to 7 MiB takes few stack faults: growth doubles. */
+START_TEST(faults_to_7mib)
+{
+    ck_assert_int_eq(pgs_thread_init(NULL), 0);
+    struct core_stask s = { .id = 1, .depth = 7 * CORE_MIB, .big = 1,
+                            .rounds = 1 };
+    s.task = pgs_create(core_stask_fn, &s);
+    ck_assert_ptr_nonnull(s.task);
+    core_stask_resume(&s, 1); /* waits at the bottom */
+    struct pgs_stats st = core_stats();
+    size_t held = pgs_task_stack_bytes(s.task);
+    fprintf(stderr,
+            "core: growing one task to 7 MiB took %llu stack faults "
+            "(task holds %zu KiB, thread %zu KiB)\n",
+            (unsigned long long)st.faults, held >> 10, st.stack_bytes >> 10);
+    ck_assert_uint_ge(st.faults, 1);
+    ck_assert_uint_le(st.faults, 24);
+    ck_assert_uint_ge(held, 7 * CORE_MIB);
+    ck_assert_uint_le(held, 8 * CORE_MIB);
+    ck_assert_uint_eq(held, st.stack_bytes);
+    core_stask_resume(&s, 2);
+    ck_assert_int_eq(pgs_destroy(s.task), 0);
+}
+END_TEST
+
+void core_add_stacks(Suite *s)
+{
+    int nregions = (int)(sizeof region_counts / sizeof region_counts[0]);
+    TCase *tc = core_tcase(s, "stacks");
+    tcase_add_loop_test(tc, many_tasks_scrambled, 0, nregions);
+    tcase_add_loop_test(tc, pairs_one_region, 0,
+                        (int)(sizeof pair_depths / sizeof pair_depths[0]));
+    tcase_add_loop_test(tc, depth_changes, 0, nregions);
+    tcase_add_loop_test(tc, deep_7mib_alternating, 0, 2);
+    tcase_add_test(tc, faults_to_7mib);
+}
