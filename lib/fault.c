@@ -218,8 +218,9 @@ static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
         addr >= (uintptr_t)th->reserve + th->reserve_len)
         return 0; /* outside this thread's regions */
     if (addr < base || addr >= top) {
-        report("access to another region's stack", t, addr,
-               "a task may only use its own stack; the region belongs to",
+        report("access to another region", t, addr,
+               "a task may only use its own stack, and this address is in "
+               "another region of the thread",
                0, uc);
         return 1;
     }
