@@ -167,6 +167,9 @@ PGS_EXPORT int pgs_state(const pgs_task *t);
  *   EINVAL  t is NULL
  *   EBUSY   t is running or up the current resume chain
  *   EPERM   t belongs to another, live, thread
+ *   ENOMEM  the pages of t could not be given back to the system (the
+ *           kernel refused to punch holes in the pool); t is unchanged
+ *           and may be destroyed again later
  */
 PGS_EXPORT int pgs_destroy(pgs_task *t);
 

@@ -19,13 +19,15 @@
 #include "sys.h"
 
 static struct sigaction previous;  /* the handler we chain to */
-static pthread_once_t install_once = PTHREAD_ONCE_INIT;
+static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
+static int installed;
 static int install_err;
 
 static void on_segv(int sig, siginfo_t *si, void *uc);
 
 static void install(void)
 {
+    install_err = 0;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
@@ -33,21 +35,35 @@ static void install(void)
     /* SA_NODEFER: a fault inside the handler itself must reach it again
      * (to be reported), not kill the process silently. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    if (pgs__sigaction(SIGSEGV, &sa, &previous) != 0) {
+    struct sigaction old;
+    if (pgs__sigaction(SIGSEGV, &sa, &old) != 0) {
         install_err = errno ? errno : EPERM;
         return;
     }
-    if (pgs__fork_hooks_install() != 0)
+    previous = old;
+    static int hooks;
+    if (!hooks && pgs__fork_hooks_install() != 0) {
+        /* Without the fork hooks a fork would share stacks: put the old
+         * handler back and refuse. */
+        sigaction(SIGSEGV, &previous, NULL);
         install_err = ENOMEM;
+        return;
+    }
+    hooks = 1;
+    installed = 1;
 }
 
+/* Install the handler once per process; a failed attempt is retried by
+ * the next thread initialisation. */
 int pgs__handler_install(void)
 {
-    pthread_once(&install_once, install);
-    if (install_err) {
-        /* pthread_once will not run again: a later thread gets the same
-         * answer, and the library stays unusable in this process. */
-        errno = install_err;
+    pthread_mutex_lock(&install_lock);
+    if (!installed)
+        install();
+    int err = installed ? 0 : install_err;
+    pthread_mutex_unlock(&install_lock);
+    if (err) {
+        errno = err;
         return -1;
     }
     return 0;
@@ -255,6 +271,31 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         set_default(sig);
         errno = saved_errno;
         return;
+    }
+    if (th && si->si_code > 0 && th->stacks) {
+        /* The guard pages of the library's own stacks: the alternate
+         * signal stack (a handler that used it all) or the switch stack (a
+         * signal handler without SA_ONSTACK that arrived during a remap
+         * and used more than it has). */
+        uintptr_t a = (uintptr_t)si->si_addr, s = (uintptr_t)th->stacks;
+        uintptr_t sw_guard = s + PGS_PAGE + PGS_ALTSTACK_SIZE;
+        if ((a >= s && a < s + PGS_PAGE) ||
+            (a >= sw_guard && a < sw_guard + PGS_PAGE)) {
+            struct pgs_msg m = { .len = 0 };
+            pgs__msg_str(&m, "pagedstack: overflow of the library's ");
+            pgs__msg_str(&m, a < sw_guard ? "alternate signal stack ("
+                                          : "switch stack (");
+            pgs__msg_dec(&m, a < sw_guard ? PGS_ALTSTACK_SIZE
+                                          : PGS_SWITCH_STACK_SIZE);
+            pgs__msg_str(&m, " bytes: a signal handler used more) at "
+                             "address ");
+            pgs__msg_hex(&m, a);
+            pgs__msg_str(&m, "\n");
+            pgs__msg_emit(&m);
+            set_default(sig);
+            errno = saved_errno;
+            return;
+        }
     }
     if (th && th->current && si->si_code > 0) {
         th->in_handler = 1;

@@ -71,7 +71,10 @@
 #define PGS_CHECK_EVERY 64u
 /* The alternate signal stack and the switch stack. */
 #define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
-#define PGS_SWITCH_STACK_SIZE ((size_t)64 << 10)
+/* Signal handlers without SA_ONSTACK run on the switch stack if they
+ * arrive during a remap, so it is as large as a small thread's stack;
+ * pages never touched cost nothing. */
+#define PGS_SWITCH_STACK_SIZE ((size_t)1 << 20)
 /* The memfd's size: file space is free until touched, so every possible
  * task extent fits (64 TiB = 8M extents of 8 MiB). */
 #define PGS_POOL_FILE_SIZE ((off_t)1 << 46)

@@ -57,18 +57,24 @@ static size_t start_pages(const struct pgs_thread *th,
  * than keep + slack: scratch after a deep occupant has gone, or a resident
  * task that waits shallow after a deep call. */
 static void region_trim(struct pgs_thread *th, struct pgs_region *r,
-                        size_t keep, size_t slack, const pgs_task *who)
+                        size_t keep, size_t slack)
 {
     if (r->mapped <= keep + slack)
         return;
-    if (pgs__region_clear(r, keep, r->mapped) != 0)
-        die_unmap(who);
-    /* If the holes cannot be punched, the pages stay allocated (and are
-     * counted); they are hidden, so no one sees them. */
+    /* Punch first: if that fails, nothing has changed and r keeps its
+     * pages, mapped and counted.  Once punched, the bytes are gone, so
+     * even if hiding the pages fails no one can read them. */
     if (pgs__extent_trim(th, r->slot, r->mapped, keep) != 0)
-        pgs__extent_trim(th, r->slot, r->mapped, r->mapped);
-    else
-        r->mapped = keep;
+        return;
+    if (pgs__region_clear(r, keep, r->mapped) != 0) {
+        /* Still mapped: count them again (zeroed), so that a touch cannot
+         * allocate memory no one counts.  If even that fails, they stay
+         * holes that read as zero. */
+        int over_cap;
+        pgs__extent_grow(th, r->slot, keep, r->mapped, (size_t)-1, &over_cap);
+        return;
+    }
+    r->mapped = keep;
 }
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
@@ -116,7 +122,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
     r->occupant = NULL;
     if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o, allow) == 0) {
-        region_trim(th, r, keep, PGS_SCRATCH_SLACK, o);
+        region_trim(th, r, keep, PGS_SCRATCH_SLACK);
         return;
     }
     /* Deep (or no memory or room under the cap for a copy): o takes the
@@ -278,7 +284,7 @@ static void release_finished(struct pgs_thread *th, pgs_task *t)
     r->occupant = NULL;
     t->home = PGS_HOME_NONE;
     free_copy(th, t);
-    region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK, t);
+    region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
 }
 
 /* pgs_destroy's part: take t's stack out of wherever it is. */
@@ -290,7 +296,7 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         /* Its pages stay in the region as scratch, cleared before any
          * other task sees them; deep scratch is given back. */
         r->occupant = NULL;
-        region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK, t);
+        region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
         break;
     case PGS_HOME_EXTENT:
         if (pgs__extent_trim(th, t->slot, t->pages, 0) != 0)
@@ -336,7 +342,7 @@ struct pgs_jump pgs__prepare(void *arg)
          * give back what lies below its stack pointer. */
         struct pgs_region *fr = pgs__region_of(th, from);
         region_trim(th, fr, pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
-                    PGS_TRIM_SLACK, from);
+                    PGS_TRIM_SLACK);
     }
     if (to) {
         struct pgs_region *r = pgs__region_of(th, to);
@@ -347,8 +353,9 @@ struct pgs_jump pgs__prepare(void *arg)
              * returns -1 with errno set by show().  If it was evicted
              * from this region, show it again. */
             int e = errno;
+            th->current = from; /* first: see pgs_yield */
+            __atomic_signal_fence(__ATOMIC_SEQ_CST);
             to->state = th->sw_was;
-            th->current = from;
             if (from && pgs__region_of(th, from)->occupant != from &&
                 show(th, pgs__region_of(th, from), from) != 0)
                 die_switch(from, to);
@@ -424,8 +431,15 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before)
         return;
     uint64_t remaps = th->remaps;
     size_t peak = before->peak_pages;
-    if (show(th, r, before) != 0)
-        die_switch(t, before);
+    if (show(th, r, before) != 0) {
+        struct pgs_msg m = { .len = 0 };
+        pgs__msg_str(&m, "pagedstack: pgs_backtrace: cannot show task ");
+        pgs__msg_task(&m, before);
+        pgs__msg_str(&m, " again after taking the backtrace of task ");
+        pgs__msg_task(&m, t);
+        pgs__msg_str(&m, ": out of memory for stack pages\n");
+        pgs__die(&m);
+    }
     th->remaps = remaps;
     before->peak_pages = peak;
 }

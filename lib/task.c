@@ -64,8 +64,9 @@ void pgs__task_main(void *arg)
     pgs_track_arrived(t->th);
     void *r = t->fn(t->arg);
     struct pgs_thread *th = t->th;
+    th->current = t->resumer; /* first: see pgs_yield */
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
     t->state = PGS_DONE;
-    th->current = t->resumer;
     leave_via(th, t, r);
     __builtin_unreachable();
 }
@@ -167,8 +168,12 @@ PGS_EXPORT void *pgs_yield(void *out)
         return NULL;
     }
     pgs_task *to = self->resumer;
-    self->state = PGS_SUSPENDED;
+    /* A signal handler may look at pgs_self() and its state at any point:
+     * the task it names must always be one that is running, so the
+     * current task changes before this one's state does. */
     th->current = to;
+    __atomic_signal_fence(__ATOMIC_SEQ_CST);
+    self->state = PGS_SUSPENDED;
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
