@@ -57,7 +57,11 @@
  *
  * A remap costs about the same at any depth, as long as the task touches
  * only its top frames; every further page it touches costs a kernel page
- * fault.  Copying wins below 384 KiB in every case.
+ * fault.  Copying wins below 384 KiB in every case.  In a multi-threaded
+ * process a remap also shoots down the TLBs of the CPUs the other threads
+ * ran on: 280-650 us per switch on the same machine (demos/bench_switch,
+ * regions-1-2-1m-top), where copying even 4 MiB is cheaper.  The crossover
+ * should follow the process; for now it is the single-threaded one.
  */
 #define PGS_COPY_MAX ((size_t)384 << 10)
 /* Bytes above a task's stack pointer whose pages are filled in when it is
@@ -166,34 +170,7 @@ struct pgs_thread {
 
     size_t copy_max;           /* live bytes up to which eviction copies */
 
-    /*
- * An evicted task whose live stack is at most this long is saved by
- * copying; a deeper one keeps its pages and is remapped.  From the
- * benchmark, two tasks alternating in one region (ns per switch, on the
- * 2-core VM this was developed on, where changing a page table entry costs
- * microseconds):
- *
- *   live stack        256 KiB  384 KiB  512 KiB  1 MiB
- *   remap, top only     12871    13328    12632  13022
- *   copy                 7609    12875    17836  42679
- *   remap, all touched 121135   175527   218751 453129
- *   copy, all touched    9000    19328    24274  58799
- *
- * A remap costs about the same at any depth, as long as the task touches
- * only its top frames; every further page it touches costs a kernel page
- * fault.  Copying wins below 384 KiB in every case.
- */
-#define PGS_COPY_MAX ((size_t)384 << 10)
-/* Bytes above a task's stack pointer whose pages are filled in when it is
- * mapped back (the frames it returns through first). */
-#define PGS_POPULATE_ABOVE ((size_t)1024)
-/* A task that suspends with more than this many pages mapped below what it
- * needs (after a deep call returned) gives them back.  Below it, keeping
- * them is cheaper than two system calls now and a fault later. */
-#define PGS_TRIM_SLACK ((size_t)64)
-/* pgs_create checks that faults can still reach the library this often. */
-#define PGS_CHECK_EVERY 64u
-/* The alternate signal stack and the switch stack (one mapping). */
+    /* The alternate signal stack and the switch stack (one mapping). */
     char *stacks;
     size_t stacks_len;
     char *switch_top;

@@ -122,7 +122,10 @@ void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp)
 {
     size_t lo = pgs__cover(r, sp - PGS_REDZONE);
+    /* pgs__cover counts the page holding the address: the page holding
+     * the highest byte to fill is pages [hi, lo) too. */
     size_t hi = pgs__cover(r, sp + PGS_POPULATE_ABOVE);
+    hi = hi ? hi - 1 : 0;
     if (lo > r->mapped)
         lo = r->mapped;
     if (hi >= lo)
