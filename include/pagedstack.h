@@ -89,7 +89,9 @@ struct pgs_stats {
     size_t   pool_bytes;       /* all memory the thread's page pool holds from the OS,
                                   mapped or not (what the kernel reports for it) */
     uint64_t faults;           /* stack faults handled (SIGSEGVs that grew a task) */
-    uint64_t remaps;           /* switches that changed a region's mapping */
+    uint64_t remaps;           /* switches that made a region show another task
+                                  (by remapping, or by copying a shallow task's
+                                  stack out and the next one's in) */
 };
 
 /*
