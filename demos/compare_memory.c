@@ -247,24 +247,12 @@ static void skip(struct mem_result *c, const char *fmt, ...)
     va_end(ap);
 }
 
-static long read_long(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (f) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = -1;
-        fclose(f);
-    }
-    return v;
-}
-
 /* The most tasks model m can have on this machine, as far as is known in
  * advance (LONG_MAX: no known limit). */
 static long reachable(int m)
 {
-    long maps = read_long("/proc/sys/vm/max_map_count");
-    long pids = read_long("/proc/sys/kernel/pid_max");
+    long maps = mem_read_long("/proc/sys/vm/max_map_count");
+    long pids = mem_read_long("/proc/sys/kernel/pid_max");
     long most = LONG_MAX;
     if (mem_model_infos[m].limit != LIM_NONE && maps > 0)
         most = maps / 2;

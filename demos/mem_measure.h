@@ -42,6 +42,10 @@ char *mem_fmt(char *buf, size_t len, double b);
 /* Seconds on the monotonic clock. */
 double mem_now(void);
 
+/* The number in a one-number file such as /proc/sys/vm/max_map_count, or
+ * -1 if it cannot be read. */
+long mem_read_long(const char *path);
+
 #ifdef __cplusplus
 }
 #endif

@@ -15,18 +15,6 @@
 #include "mem_measure.h"
 #include "mem_work.h"
 
-static long read_long(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (f) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = -1;
-        fclose(f);
-    }
-    return v;
-}
-
 void mem_machine_read(struct mem_machine *mm)
 {
     struct utsname u;
@@ -37,9 +25,9 @@ void mem_machine_read(struct mem_machine *mm)
     struct mem_snap s;
     mem_snap_take(&s);
     mm->memtotal = s.used + s.avail;
-    mm->max_map_count = read_long("/proc/sys/vm/max_map_count");
-    mm->pid_max = read_long("/proc/sys/kernel/pid_max");
-    mm->threads_max = read_long("/proc/sys/kernel/threads-max");
+    mm->max_map_count = mem_read_long("/proc/sys/vm/max_map_count");
+    mm->pid_max = mem_read_long("/proc/sys/kernel/pid_max");
+    mm->threads_max = mem_read_long("/proc/sys/kernel/threads-max");
     FILE *f = fopen("/sys/kernel/mm/transparent_hugepage/enabled", "r");
     if (!f || !fgets(mm->thp, sizeof mm->thp, f))
         snprintf(mm->thp, sizeof mm->thp, "unknown");

@@ -13,6 +13,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "mem_cell.h"
+#include "mem_measure.h"
 
 static pthread_t *threads;
 static sem_t *go;      /* go[i]: task i may continue */
@@ -40,18 +41,6 @@ static void wait_parked(void)
         ;
 }
 
-static long read_long(const char *path)
-{
-    FILE *f = fopen(path, "r");
-    long v = -1;
-    if (f) {
-        if (fscanf(f, "%ld", &v) != 1)
-            v = -1;
-        fclose(f);
-    }
-    return v;
-}
-
 static int setup(long n, const struct mem_work *w, struct mem_fail *why)
 {
     (void)w;
@@ -75,8 +64,8 @@ static int create(long i, struct mem_fail *why)
         size_t len = strlen(why->note);
         snprintf(why->note + len, sizeof why->note - len,
                  "; kernel.pid_max %ld, kernel.threads-max %ld, %ld threads here",
-                 read_long("/proc/sys/kernel/pid_max"),
-                 read_long("/proc/sys/kernel/threads-max"), i + 1);
+                 mem_read_long("/proc/sys/kernel/pid_max"),
+                 mem_read_long("/proc/sys/kernel/threads-max"), i + 1);
         return -1;
     }
     wait_parked();
