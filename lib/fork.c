@@ -34,13 +34,9 @@ static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
     size_t live = (size_t)(r->top - (char *)t->sp);
-    size_t cap = pgs__round_up(live, 16);
-    char *b = pgs__realloc(t->buf, cap);
-    if (!b)
+    if (pgs__copy_buffer(th, t, pgs__round_up(live, 16)) != 0)
         return -1;
-    th->copy_bytes = th->copy_bytes - t->bufcap + cap;
-    t->buf = b;
-    t->bufcap = (uint32_t)cap;
+    char *b = t->buf;
     off_t off = (off_t)(t->slot * th->size + (size_t)((char *)t->sp - r->base));
     for (size_t done = 0; done < live;) {
         ssize_t n = pread(th->fd, b + done, live - done, off + (off_t)done);

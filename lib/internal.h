@@ -294,6 +294,7 @@ void pgs__task_main(void *task);
 /* remap.c: what a region shows. */
 struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
+int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap);
 void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
 void pgs__on_switch_stack(struct pgs_thread *th,
                           void (*fn)(struct pgs_thread *, void *), void *arg);

@@ -85,6 +85,19 @@ static void free_copy(struct pgs_thread *th, pgs_task *t)
     t->bufcap = t->buflen = 0;
 }
 
+/* Give t a copy buffer of exactly cap bytes, counted in the thread's
+ * figures.  On failure t keeps the buffer it had. */
+int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap)
+{
+    char *b = pgs__realloc(t->buf, cap);
+    if (!b)
+        return -1;
+    th->copy_bytes = th->copy_bytes - t->bufcap + cap;
+    t->buf = b;
+    t->bufcap = (uint32_t)cap;
+    return 0;
+}
+
 /* Copy t's live stack out of r into t's buffer (exact size).  Fails if
  * there is no memory for the buffer, or the thread's cap has no room for
  * it (counting `allow` bytes that the switch is about to give back): t then
@@ -99,12 +112,8 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
             pgs__held_bytes(th) + (cap - t->bufcap) >
                 pgs__limit(th, 0) + allow)
             return -1;
-        char *b = pgs__realloc(t->buf, cap);
-        if (!b)
+        if (pgs__copy_buffer(th, t, cap) != 0)
             return -1;
-        th->copy_bytes = th->copy_bytes - t->bufcap + cap;
-        t->buf = b;
-        t->bufcap = (uint32_t)cap;
     }
     memcpy(t->buf, t->sp, live);
     t->buflen = (uint32_t)live;
