@@ -5,7 +5,7 @@
  *   demos/compare_memory [--quick] [--out DIR] [--ns 1000,10000,...]
  *                        [--models a,b] [--works a,b] [--budget-gib G]
  *                        [--cell-timeout S] [--skip-seconds S] [--max-seconds S]
- *                        [--primary auto|cgroup|system]
+ *                        [--primary auto|cgroup|system] [--about TEXT]
  *
  * The same workloads (mem_work.c: tasks waiting with 1 KiB or 64 KiB of
  * live stack, after a 512 KiB call, or 1% of them 4 MiB deep) run on six
@@ -40,8 +40,9 @@
  *                same for the whole machine, so it moves with everything
  *                else that runs, and on 6.x kernels it misses allocations
  *                served from per-CPU free lists (tens of MiB, up to 200 MiB
- *                per CPU here).  Exact to tens of MiB: a cross-check, and
- *                the primary figure only where no cgroup file is readable.
+ *                per CPU here).  Exact to tens or hundreds of MiB: a
+ *                cross-check, and the primary figure only where no
+ *                cgroup file is readable.
  *   Shmem        /proc/meminfo Shmem: memfd pages (pagedstack's pool).
  *   VmRSS, VmPTE /proc/self/status.  VmRSS misses pool pages that are not
  *                mapped (pagedstack's waiting deep tasks) and all kernel
@@ -118,6 +119,7 @@ struct options {
     int use_work[8];
     double budget, reserve, cell_timeout, skip_seconds, max_seconds;
     const char *primary;
+    const char *about;
 };
 
 static char exe_self[PATH_MAX], exe_switched[PATH_MAX], exe_boost[PATH_MAX];
@@ -151,7 +153,8 @@ static void usage(const char *prog)
             "usage: %s [--quick] [--out DIR] [--ns N,N,...] [--models M,M,...]\n"
             "       [--works a,b,c,d] [--budget-gib G] [--cell-timeout S]\n"
             "       [--skip-seconds S]\n"
-            "       [--max-seconds S] [--primary auto|cgroup|system]\n", prog);
+            "       [--max-seconds S] [--primary auto|cgroup|system]\n"
+            "       [--about 'what is measured, for the report']\n", prog);
     exit(2);
 }
 
@@ -177,7 +180,7 @@ static int pick(char *list, int *use, int n, int is_model)
 static void parse(int argc, char **argv, struct options *o)
 {
     *o = (struct options){ .budget = 16 * GiB, .reserve = 2 * GiB,
-                           .cell_timeout = 60, .skip_seconds = 40 };
+                           .cell_timeout = 60, .skip_seconds = 50 };
     long def[] = { 1000, 10000, 100000, 1000000 };
     memcpy(o->ns, def, sizeof def);
     o->nns = 4;
@@ -217,6 +220,8 @@ static void parse(int argc, char **argv, struct options *o)
             o->skip_seconds = strtod(v, NULL);
         else if (!strcmp(a, "--max-seconds"))
             o->max_seconds = strtod(v, NULL);
+        else if (!strcmp(a, "--about"))
+            o->about = v;
         else if (!strcmp(a, "--primary") &&
                  (!strcmp(v, "auto") || !strcmp(v, "cgroup") || !strcmp(v, "system")))
             o->primary = v;
@@ -275,10 +280,12 @@ static int hard_limit(const char *status)
  * at a smaller N; or when its memory or time, extrapolated from the same
  * model and workload at the previous N (time with a margin of 30%, for
  * work that grows faster than N), would pass the budget, the skip limit or
- * what is left of the run's time.
+ * what is left of the run's time.  Returns 1 to put the cell off to a
+ * later pass: its previous N has not been decided, or it would take more
+ * than defer_over seconds.
  */
 static int plan(struct mem_result *c, const struct mem_result *r, int nr,
-                const struct options *o, double elapsed)
+                const struct options *o, double elapsed, double defer_over)
 {
     char a[32], b[32], d[32];
     for (int i = 0; i < nr; i++)
@@ -291,6 +298,8 @@ static int plan(struct mem_result *c, const struct mem_result *r, int nr,
     const struct mem_result *prev = previous(r, nr, c->model, c->work, c->n);
     if (!prev)
         return 0;
+    if (!strcmp(prev->status, "pending"))
+        return 1;
     if (!strcmp(prev->status, "skipped")) {
         skip(c, "%s", prev->note);
         return -1;
@@ -319,6 +328,8 @@ static int plan(struct mem_result *c, const struct mem_result *r, int nr,
         return -1;
     }
     double t = 1.3 * prev->wall_s * (double)n / (double)prev->n;
+    if (t > defer_over && t <= o->skip_seconds)
+        return 1;
     if (t > o->skip_seconds) {
         skip(c, "skipped: would take ~%.0f s (%.1f s at N=%ld), over the "
              "demo's %.0f s per cell", t, prev->wall_s, prev->n, o->skip_seconds);
@@ -381,9 +392,10 @@ int main(int argc, char **argv)
         return mem_cell_main(models, argc, argv);
     }
     /* The command line as given, for the report (parsing splits lists). */
-    char cmd[512] = "compare_memory";
+    char cmd[512] = "`compare_memory";
     for (int i = 1; i < argc; i++)
         snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), " %s", argv[i]);
+    snprintf(cmd + strlen(cmd), sizeof cmd - strlen(cmd), "`");
     struct options o;
     parse(argc, argv, &o);
 
@@ -408,23 +420,38 @@ int main(int argc, char **argv)
         printf(" %ld", o.ns[i]);
     printf("; memory per task from the %s figure\n", mem_primary_name());
 
-    /* All cells of one N before the next N, so that every cell can be
-     * planned from the cell of the same model and workload before it. */
+    /* Every cell, in order of N, so that each can be planned from the cell
+     * of the same model and workload at the N before it.  Two passes: the
+     * first runs the cells expected to take at most 15 s and puts the
+     * others off; the second runs those with what is left of the run's
+     * time.  So a slow cell at 100k cannot crowd out a cheap one at 1M. */
     for (int k = 0; k < o.nns; k++)
         for (int m = 0; m < mem_nmodels; m++)
             for (int w = 0; w < mem_nworks; w++) {
                 if (!o.use_model[m] || !o.use_work[w])
                     continue;
-                struct mem_result *c = &res[nr++];
-                *c = (struct mem_result){ .model = m, .work = w, .n = o.ns[k],
-                                          .pgs_stack = -1, .pgs_pool = -1,
-                                          .pgs_faults = -1, .pgs_remaps = -1,
-                                          .d_cg = -1 };
-                snprintf(c->status, sizeof c->status, "error");
-                if (plan(c, res, nr, &o, mem_now() - start) == 0)
-                    run(c, &o);
-                progress(c, mem_now() - start);
+                res[nr++] = (struct mem_result){ .model = m, .work = w,
+                    .n = o.ns[k], .status = "pending", .pgs_stack = -1,
+                    .pgs_pool = -1, .pgs_faults = -1, .pgs_remaps = -1,
+                    .d_cg = -1 };
             }
+    for (int pass = 0; pass < 2; pass++)
+        for (int i = 0; i < nr; i++) {
+            struct mem_result *c = &res[i];
+            if (strcmp(c->status, "pending"))
+                continue;
+            int p = plan(c, res, nr, &o, mem_now() - start,
+                         pass == 0 ? 15 : o.skip_seconds);
+            if (p > 0 && pass == 0)
+                continue;
+            if (p > 0) { /* cannot happen: N order decides the N before */
+                skip(c, "skipped: not planned");
+            } else if (p == 0) {
+                snprintf(c->status, sizeof c->status, "error");
+                run(c, &o);
+            }
+            progress(c, mem_now() - start);
+        }
     double total = mem_now() - start;
 
     printf("\n");
@@ -452,7 +479,7 @@ int main(int argc, char **argv)
             return 1;
         }
         mem_report_md(f, res, nr, &mm, o.budget, o.cell_timeout,
-                      o.skip_seconds, total, cmd);
+                      o.skip_seconds, total, o.about ? o.about : cmd);
         fclose(f);
         printf("compare_memory: wrote %s/memory.csv and %s/memory.md\n",
                o.out, o.out);

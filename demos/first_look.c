@@ -186,10 +186,9 @@ int main(int argc, char **argv)
     printf("Every task may use %s, yet all %s together hold %s: %s a task.\n",
            fmt(STACK), num(total), fmt((double)held),
            fmt((double)held / (double)total));
-    printf("VmRSS misses the deep tasks' pages: they wait in the memfd pool, not mapped\n"
-           "while other tasks run; the cgroup charge, Shmem and pool_bytes count them.\n"
-           "MemTotal - MemAvailable is the whole machine's: other processes and pages on\n"
-           "per-CPU free lists move it by tens of MiB either way.\n\n");
+    printf("VmRSS misses the deep tasks' pages (in the memfd pool, unmapped while others\n"
+           "run); the cgroup charge, Shmem and pool_bytes count them.  MemTotal - MemAvailable\n"
+           "is the whole machine's and lags (per-CPU free lists): off by up to hundreds of MiB.\n\n");
 
     /* Run every task to its end and destroy it. */
     double t2 = mem_now();

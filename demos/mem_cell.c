@@ -44,21 +44,10 @@ static long count_maps(void)
     return lines;
 }
 
-static long read_long(const char *path)
-{
-    char buf[64] = "";
-    int fd = open(path, O_RDONLY | O_CLOEXEC);
-    if (fd < 0)
-        return -1;
-    ssize_t r = read(fd, buf, sizeof buf - 1);
-    close(fd);
-    return r > 0 ? strtol(buf, NULL, 10) : -1;
-}
-
 void mem_fail_errno(struct mem_fail *why, const char *what, int err)
 {
     long maps = count_maps();
-    long max = read_long("/proc/sys/vm/max_map_count");
+    long max = mem_read_long("/proc/sys/vm/max_map_count");
     if ((err == ENOMEM || err == EAGAIN) && max > 0 && maps >= max - 8) {
         why->status = "mapcount";
         snprintf(why->note, sizeof why->note,

@@ -344,7 +344,7 @@ void mem_report_md(FILE *f, const struct mem_result *r, int nr,
 "# Memory per waiting task: pagedstack against the usual ways\n"
 "\n"
 "Written by `demos/compare_memory` (run by `demos/run_memory.sh`; this run: "
-"`%s`, %.0f s in all).  The same tasks run on six models; each cell (one "
+"%s, %.0f s in all).  The same tasks run on six models; each cell (one "
 "model, one workload, one N) runs in a fresh process.  The chart is "
 "`memory.png` / `memory.svg`, the raw figures `memory.csv`.\n\n",
             cmdline, total_s);
@@ -393,7 +393,7 @@ void mem_report_md(FILE *f, const struct mem_result *r, int nr,
 "pages waiting on its per-CPU free lists as used (`/proc/zoneinfo` showed "
 "per-CPU lists allowed up to 200 MiB): a 20 MiB allocation moved it by 0, "
 "and 200 MiB freed still showed as 90 MiB used seconds later.  So it is "
-"shown as a cross-check, exact only to tens of MiB; the note column says "
+"shown as a cross-check, exact only to tens or hundreds of MiB; the note column says "
 "when it disagrees with the cgroup's figure by more than 16 MiB + 10%%.\n"
 "- **Shmem Δ**: growth of `Shmem` in `/proc/meminfo`: memfd pages, where "
 "pagedstack's page pool lives, mapped or not.  System-wide, so other "
@@ -420,7 +420,9 @@ void mem_report_md(FILE *f, const struct mem_result *r, int nr,
 "model's known limit: vm.max_map_count / 2 for guarded stacks and threads, "
 "kernel.pid_max for threads) and skips it (`skipped`, saying why) if it "
 "would need more than %s or %.0f s; a model that hit a hard limit in one "
-"workload is not run at that N or above in the others.  A cell running "
+"workload is not run at that N or above in the others.  Cells expected to "
+"take more than 15 s run after all the others, in a second pass, as long "
+"as the run's time budget lasts.  A cell running "
 "longer than %.0f s is killed (`timeout`).  A cell that cannot run says "
 "why: `overflow` (the workload needs more stack than the model's fixed "
 "stack; not run, since malloc'd stacks have no guard page and would "

@@ -45,7 +45,7 @@ do for [fmt in "png svg"] {
         set terminal svg size 1400,1050 font 'Sans,10' dynamic
     }
     set output dir.'/memory.'.fmt
-    set multiplot layout 2,2 title "Memory per waiting task: cgroup charge / N (lower is better).  Every model lets a task use 8 MiB, except malloc-128K (128 KiB).\nA line ends where the model could not go further (x: stopped by vm.max_map_count or the thread limit, at the tasks it reached)\nor where the next N would not fit the demo's budget (16 GiB of memory, 40 s per cell).  Details: memory.md" font ',12' noenhanced
+    set multiplot layout 2,2 title "Memory per waiting task: cgroup charge / N (lower is better).  Every model lets a task use 8 MiB, except malloc-128K (128 KiB).\nA line ends where the model could not go further (x: stopped by vm.max_map_count or the thread limit, at the tasks it reached)\nor where the next N would not fit the demo's budget (16 GiB of memory, 50 s per cell).  Details: memory.md" font ',12' noenhanced
     do for [k=1:4] {
         w = word(works, k)
         set title word(titles, k) font ',11' noenhanced

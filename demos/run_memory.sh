@@ -8,12 +8,19 @@
 # look for Boost), runs every cell of demos/compare_memory with a run-time
 # budget that keeps the whole run under ten minutes, and writes
 # demos/results/memory.{csv,md,png,svg}.
+#
+# The programs and the library are copied to a private directory and run
+# from there, so that a rebuild in the tree during the run (by make, or by
+# someone else working in it) cannot change or remove them half-way: every
+# cell measures the same build.
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)
 cd "$top"
 out=demos/results
 start=$(date +%s)
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
 
 if [ ! -f Makefile ]; then
 	[ -x configure ] || autoreconf -fi
@@ -25,8 +32,6 @@ make -j2 demos/compare_memory demos/mem_switched
 boost_hdr=/usr/include/boost/context/detail/fcontext.hpp
 rm -f demos/mem_boost
 if [ -f "$boost_hdr" ] && command -v c++ >/dev/null 2>&1; then
-	tmp=$(mktemp -d)
-	trap 'rm -rf "$tmp"' EXIT
 	for f in mem_measure mem_work mem_cell; do
 		${CC:-cc} -std=gnu11 -O2 -g -Iinclude -Idemos \
 			-c "demos/$f.c" -o "$tmp/$f.o"
@@ -38,13 +43,27 @@ if [ -f "$boost_hdr" ] && command -v c++ >/dev/null 2>&1; then
 	else
 		echo "run_memory: could not build demos/mem_boost; its cells are skipped"
 	fi
+	rm -f "$tmp"/*.o
 else
 	echo "run_memory: libboost-context-dev not installed; the Boost cells are skipped"
 fi
 
+# Snapshot what is measured.  compare_memory finds its cell programs next
+# to itself, and the library through LD_LIBRARY_PATH (which its RUNPATH,
+# the build tree, gives way to).
+mkdir -p "$tmp/bin"
+cp demos/compare_memory demos/mem_switched "$tmp/bin/"
+[ ! -x demos/mem_boost ] || cp demos/mem_boost "$tmp/bin/"
+cp -L .libs/libpagedstack.so.0 "$tmp/bin/libpagedstack.so.0"
+build=$(git describe --always --dirty 2>/dev/null || echo 'this tree')
+echo "run_memory: measuring $build"
+
 mkdir -p "$out"
-# 480 s for the cells, the rest for building and plotting.
-demos/compare_memory --out "$out" --max-seconds 480 "$@"
+# 450 s for the cells (one more may overrun by its 60 s limit), the rest
+# for building and plotting: under ten minutes in all.
+LD_LIBRARY_PATH="$tmp/bin${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}" \
+	"$tmp/bin/compare_memory" --out "$out" --max-seconds 450 \
+	--about "\`demos/run_memory.sh${*:+ $*}\` on $build" "$@"
 
 if command -v gnuplot >/dev/null 2>&1; then
 	gnuplot -e "dir='$out'" demos/plot_memory.gp
