@@ -42,14 +42,14 @@ static uintptr_t entry_sp(const struct pgs_region *r, const pgs_task *t)
 {
     if (t->sp)
         return (uintptr_t)t->sp;
-    return (uintptr_t)r->top - 16 - PGS_FRAME_SIZE; /* pgs__frame_init */
+    return (uintptr_t)r->top - PGS_FIRST_FRAME_GAP; /* pgs__frame_init */
 }
 
 /* Pages a task needs to start: its first frame and the headroom below. */
 static size_t start_pages(const struct pgs_thread *th,
                           const struct pgs_region *r)
 {
-    return pgs__cover(r, (uintptr_t)r->top - 16 - PGS_FRAME_SIZE -
+    return pgs__cover(r, (uintptr_t)r->top - PGS_FIRST_FRAME_GAP -
                              th->headroom);
 }
 
@@ -135,8 +135,8 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
         return;
     }
     /* Deep (or no memory or room under the cap for a copy): o takes the
-     * extent.  r still shows
-     * it until the caller maps something else over it or clears it. */
+     * extent.  r still shows it until the caller maps something else over
+     * it or clears it. */
     o->home = PGS_HOME_EXTENT;
     o->slot = r->slot;
     o->pages = r->mapped;

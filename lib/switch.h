@@ -49,6 +49,11 @@ int pgs__switch_int(void **save_sp, void *to_sp, void *value);
 int pgs__switch_via_int(void **save_sp, void *arg,
                         struct pgs_jump (*prepare)(void *), void *switch_stack);
 
+/* Bytes between a stack's top and the stack pointer of a first frame built
+ * by pgs__frame_init: the frame, and 16 bytes that keep rsp 16-byte
+ * aligned once the frame is popped. */
+#define PGS_FIRST_FRAME_GAP (16 + PGS_FRAME_SIZE)
+
 /* Where a first frame built by pgs__frame_init returns to. */
 void pgs__task_entry(void);
 
@@ -60,10 +65,8 @@ void pgs__task_entry(void);
 static inline void *pgs__frame_init(void *stack_top, void (*fn)(void *),
                                     void *arg)
 {
-    /* After the frame is popped rsp must be 16-byte aligned, so the frame
-     * ends 16 bytes below the top (the 16 bytes stay unused). */
     struct pgs_frame *f =
-        (struct pgs_frame *)((char *)stack_top - 16 - sizeof *f);
+        (struct pgs_frame *)((char *)stack_top - PGS_FIRST_FRAME_GAP);
     *f = (struct pgs_frame){
         .mxcsr = 0x1f80, /* all exceptions masked, round to nearest */
         .fpucw = 0x037f, /* the same for x87, extended precision */

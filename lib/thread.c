@@ -175,7 +175,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
     th->headroom = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
     /* What a task needs to start: pgs__frame_init's frame and the headroom
      * below it, and a page for rounding. */
-    th->start_bytes = pgs__round_up(16 + PGS_FRAME_SIZE + th->headroom,
+    th->start_bytes = pgs__round_up(PGS_FIRST_FRAME_GAP + th->headroom,
                                     PGS_PAGE) + PGS_PAGE;
 
     if (pgs__pool_open(th) != 0 || pgs__regions_reserve(th) != 0 ||
