@@ -102,7 +102,9 @@ struct pgs_stats {
  *   EINVAL  a configuration value is out of range
  *   ENOMEM  the address space, memory or memfd could not be had
  *   EPERM   the SIGSEGV handler could not be installed, or SIGSEGV is
- *           blocked in this thread
+ *           blocked in this thread, or the process runs under valgrind
+ *           without --vex-iropt-register-updates=allregs-at-mem-access
+ *           (a message on stderr says so)
  * On failure nothing is left allocated.
  */
 PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg);

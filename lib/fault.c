@@ -17,6 +17,7 @@
 #include <ucontext.h>
 #include "internal.h"
 #include "sys.h"
+#include "valgrind.h"
 
 static struct sigaction previous;  /* the handler we chain to */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
@@ -28,6 +29,10 @@ static void on_segv(int sig, siginfo_t *si, void *uc);
 static void install(void)
 {
     install_err = 0;
+    if (pgs__vg_probe() != 0) {
+        install_err = errno;
+        return;
+    }
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
@@ -253,7 +258,8 @@ static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
         low = rsp - PGS_REDZONE;
     size_t need = pgs__cover(r, low > base + th->headroom
                                     ? low - th->headroom : base);
-    grow(th, t, need, addr, uc);
+    if (grow(th, t, need, addr, uc))
+        pgs__vg_fault_served(uc, addr);
     return 1;
 }
 

@@ -5,12 +5,14 @@ check_PROGRAMS += tests/check_core
 TESTS += tests/check_core
 tests_check_core_SOURCES = \
 	tests/core_util.h \
+	tests/memcheck.h \
 	tests/core_util.c \
 	tests/core_main.c \
 	tests/core_api.c \
 	tests/core_setup.c \
 	tests/core_internal.c \
 	tests/core_stacks.c \
+	tests/core_resume.c \
 	tests/core_isolation.c \
 	tests/core_syscalls.c \
 	tests/core_crashes.c \

@@ -1,0 +1,165 @@
+/*
+ * A stack fault interrupts an instruction half done, and the handler
+ * resumes it: the result must be exactly what it would have been without
+ * the fault.  String instructions that fault mid-way (rep stos, rep movs)
+ * must write every element once, and a call or push whose store faults
+ * must leave rsp where it belongs.  Natively the hardware guarantees this;
+ * under valgrind the library corrects what valgrind reports (lib/valgrind.c),
+ * and these tests are what `make check-valgrind` holds it to.
+ */
+#include "config.h"
+#include <stdint.h>
+#include <string.h>
+#include "core_util.h"
+#include "internal.h"
+
+/* The running task's lowest mapped stack address: the first store below
+ * it is a stack fault. */
+static uintptr_t mapped_bottom(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    struct pgs_region *r = pgs__region_of(th, th->current);
+    return (uintptr_t)r->top - r->mapped * PGS_PAGE;
+}
+
+#define SPAN 12000 /* bytes written, most of them below the mapped part */
+
+static unsigned char src[SPAN];
+
+enum op { STOSB, STOSQ, MOVSB, MOVSQ, BACKWARD_STOSB };
+
+/* Run the instruction with rsp just below everything it writes, so that
+ * the writes are stack growth, and nothing else may touch the stack
+ * meanwhile: no call, no memory operand. */
+#define ON_LOW_STACK(insn) \
+    "mov %%rsp, %%rbx\n\tmov %[sp], %%rsp\n\t" insn "\n\tmov %%rbx, %%rsp"
+
+/* Fill [b - SPAN + 2000, b + 2000) in one instruction, where b is the
+ * mapped bottom: forward, the first store faults; backward, the
+ * instruction starts in mapped stack and faults half-way. */
+static void *string_op(void *arg)
+{
+    enum op op = (enum op)(uintptr_t)arg;
+    uintptr_t b = mapped_bottom();
+    unsigned char *dst = (unsigned char *)(b + 2000 - SPAN);
+    uintptr_t sp = ((uintptr_t)dst - 256) & ~(uintptr_t)15;
+    uint64_t faults = core_stats().faults;
+    void *d = dst;
+    const void *s = src;
+    unsigned long n;
+    switch (op) {
+    case STOSB:
+        n = SPAN;
+        __asm__ volatile(ON_LOW_STACK("rep stosb")
+                         : "+D"(d), "+c"(n)
+                         : "a"(0x5a), [sp] "r"(sp)
+                         : "rbx", "memory");
+        break;
+    case STOSQ:
+        n = SPAN / 8;
+        __asm__ volatile(ON_LOW_STACK("rep stosq")
+                         : "+D"(d), "+c"(n)
+                         : "a"(0x5a5a5a5a5a5a5a5aULL), [sp] "r"(sp)
+                         : "rbx", "memory");
+        break;
+    case MOVSB:
+        n = SPAN;
+        __asm__ volatile(ON_LOW_STACK("rep movsb")
+                         : "+D"(d), "+S"(s), "+c"(n)
+                         : [sp] "r"(sp)
+                         : "rbx", "memory");
+        break;
+    case MOVSQ:
+        n = SPAN / 8;
+        __asm__ volatile(ON_LOW_STACK("rep movsq")
+                         : "+D"(d), "+S"(s), "+c"(n)
+                         : [sp] "r"(sp)
+                         : "rbx", "memory");
+        break;
+    case BACKWARD_STOSB:
+        d = dst + SPAN - 1;
+        n = SPAN;
+        __asm__ volatile(ON_LOW_STACK("std\n\trep stosb\n\tcld")
+                         : "+D"(d), "+c"(n)
+                         : "a"(0x5a), [sp] "r"(sp)
+                         : "rbx", "memory", "cc");
+        break;
+    }
+    ck_assert_uint_eq(n, 0);
+    ck_assert_uint_gt(core_stats().faults, faults); /* it did fault */
+    int copy = op == MOVSB || op == MOVSQ;
+    for (size_t i = 0; i < SPAN; i++)
+        ck_assert_msg(dst[i] == (copy ? src[i] : 0x5a),
+                      "op %d: byte %zu of %d is %#x", (int)op, i, SPAN,
+                      dst[i]);
+    /* The byte below was not written (the stack there is fresh). */
+    ck_assert_uint_eq(dst[-1], 0);
+    return NULL;
+}
+
+START_TEST(string_instructions_resume_exactly)
+{
+    for (size_t i = 0; i < SPAN; i++)
+        src[i] = (unsigned char)(i * 7 + 1);
+    pgs_task *t = pgs_create(string_op, (void *)(uintptr_t)_i);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_state(t), PGS_DONE);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+}
+END_TEST
+
+/* A call whose return address is the first store below the mapped part,
+ * then a push likewise: rsp must come back exactly. */
+static void *push_op(void *arg)
+{
+    (void)arg;
+    for (int kind = 0; kind < 2; kind++) {
+        uintptr_t sp = mapped_bottom();
+        uint64_t faults = core_stats().faults;
+        uintptr_t after;
+        if (kind == 0)
+            __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                             "mov %1, %%rsp\n\t"
+                             "call 1f\n\t"
+                             "jmp 2f\n"
+                             "1:\tret\n"
+                             "2:\tmov %%rsp, %0\n\t"
+                             "mov %%rbx, %%rsp"
+                             : "=r"(after)
+                             : "r"(sp)
+                             : "rbx", "memory");
+        else
+            __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                             "mov %1, %%rsp\n\t"
+                             "push %%rbx\n\t"
+                             "pop %%rax\n\t"
+                             "mov %%rsp, %0\n\t"
+                             "mov %%rbx, %%rsp"
+                             : "=r"(after)
+                             : "r"(sp)
+                             : "rax", "rbx", "memory");
+        ck_assert_uint_gt(core_stats().faults, faults);
+        ck_assert_msg(after == sp, "%s: rsp came back %+ld bytes off",
+                      kind ? "push" : "call", (long)(after - sp));
+    }
+    return NULL;
+}
+
+START_TEST(push_and_call_resume_exactly)
+{
+    pgs_task *t = pgs_create(push_op, NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_state(t), PGS_DONE);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+}
+END_TEST
+
+void core_add_resume(Suite *s)
+{
+    TCase *tc = core_tcase(s, "resume");
+    tcase_add_loop_test(tc, string_instructions_resume_exactly, STOSB,
+                        BACKWARD_STOSB + 1);
+    tcase_add_test(tc, push_and_call_resume_exactly);
+}
