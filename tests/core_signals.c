@@ -14,6 +14,7 @@
 #include <string.h>
 #include <sys/mman.h>
 #include "core_util.h"
+#include "memcheck.h"
 
 #define V(x) ((void *)(uintptr_t)(x))
 
@@ -36,9 +37,11 @@ static void user_handler(int sig, siginfo_t *si, void *uc)
         siglongjmp(jb, 1);
 }
 
-/* Touch p; returns 1 if the handler jumped out of the fault. */
+/* Touch p; returns 1 if the handler jumped out of the fault.  The store
+ * into a protected page is the point (memcheck is told so). */
 static CORE_NOINLINE int touch(volatile char *p)
 {
+    VALGRIND_MAKE_MEM_UNDEFINED((char *)p, 1);
     jump_out = 1;
     if (sigsetjmp(jb, 1) == 0) {
         *p = 1;
@@ -155,7 +158,16 @@ START_TEST(handler_installed_before)
     } else {
         ck_assert_int_ne(cur.ss_flags & SS_DISABLE, 0);
     }
-    expect_fault_at(prot_none + 500, 7);
+    /* Valgrind (3.19) keeps delivering on an alternate stack that was
+     * disabled after a handler left it by siglongjmp, so with the
+     * library's stack gone this last fault cannot be taken there. */
+    if (variant || !RUNNING_ON_VALGRIND)
+        expect_fault_at(prot_none + 500, 7);
+    if (variant) {
+        stack_t off = { .ss_flags = SS_DISABLE };
+        ck_assert_int_eq(sigaltstack(&off, NULL), 0);
+        free(user_alt.ss_sp);
+    }
 }
 END_TEST
 

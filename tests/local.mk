@@ -6,4 +6,5 @@ include $(srcdir)/tests/gdb.mk
 if HAVE_CHECK
 include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/reliability.mk
+include $(srcdir)/tests/valgrind.mk
 endif

@@ -27,6 +27,7 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "rel.h"
+#include "memcheck.h"
 
 #define PAGE 4096
 
@@ -38,13 +39,16 @@ static volatile sig_atomic_t calls;
 static volatile sig_atomic_t wrong;     /* checks the handler failed */
 static char report[256];    /* what the handler saw last, for messages */
 
+/* The accesses that fault on purpose (memcheck is told so). */
 static REL_NOINLINE void fault_write(char *p)
 {
+    VALGRIND_MAKE_MEM_DEFINED(p, 1);
     *(volatile char *)p = 42;
 }
 
 static REL_NOINLINE int fault_read(char *p)
 {
+    VALGRIND_MAKE_MEM_DEFINED(p, 1);
     return *(volatile char *)p;
 }
 

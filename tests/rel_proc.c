@@ -31,6 +31,7 @@
 #include <unistd.h>
 #include "sys.h"
 #include "rel.h"
+#include "memcheck.h"
 
 /* ---- where the injector keeps its state --------------------------------- */
 
@@ -52,11 +53,14 @@ static void filter(uintptr_t *cand, size_t *n, size_t cap, int first,
         *n = 0;
         size_t step = wide ? 8 : 4;
         uintptr_t lo = ((uintptr_t)__data_start + step - 1) & ~(step - 1);
+        /* The scan reads every word, padding and all: not an error. */
+        VALGRIND_DISABLE_ERROR_REPORTING;
         for (uintptr_t a = lo; a + step <= (uintptr_t)_end; a += step) {
             int64_t x = wide ? *(int64_t *)a : *(int32_t *)a;
             if (x == v && *n < cap)
                 cand[(*n)++] = a;
         }
+        VALGRIND_ENABLE_ERROR_REPORTING;
         return;
     }
     size_t k = 0;
@@ -194,6 +198,11 @@ static void handle_stop(struct rel_result *r, pid_t w, int st)
 int rel_run(void (*fn)(void *), void *arg, unsigned flags, int timeout_s,
             struct rel_result *res)
 {
+    /* Check's own convention for slow runs (valgrind, sanitizers). */
+    const char *mult = getenv("CK_TIMEOUT_MULTIPLIER");
+    if (mult && atoi(mult) > 1)
+        timeout_s *= atoi(mult);
+
     int po[2], pe[2], ps[2], p3[2] = { -1, -1 };
     memset(res, 0, sizeof *res);
     if (flags & REL_TRACE)
@@ -404,9 +413,13 @@ void rel_snap_take(struct rel_snap *s)
                 *nl = '\0';
             char range[64], perms[8], path[256] = "";
             /* malloc's heap comes and goes with brk as it likes: not ours
-             * to count. */
+             * to count.  Under valgrind, neither are the anonymous
+             * mappings: valgrind maps and unmaps its own (translations,
+             * shadow memory, stacks) at any time, so only the pool's
+             * memfd is compared there. */
             if (sscanf(l, "%63s %7s %*s %*s %*s %255[^\n]", range, perms,
-                       path) >= 2 && strcmp(path, "[heap]") != 0) {
+                       path) >= 2 && strcmp(path, "[heap]") != 0 &&
+                (!RUNNING_ON_VALGRIND || strstr(path, "memfd:pagedstack"))) {
                 s->nmaps++;
                 int k = snprintf(s->maps + out, sizeof s->maps - out,
                                  "%s %s %s\n", range, perms, path);

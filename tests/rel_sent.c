@@ -15,6 +15,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "rel.h"
+#include "memcheck.h"
 
 enum method { M_KILL, M_RAISE, M_TGKILL, M_SIGQUEUE, M_CRAFTED, M_COUNT };
 static const char *const method_names[M_COUNT] = {
@@ -143,6 +144,11 @@ START_TEST(test_sent_segv)
     for (int m = 0; m < M_COUNT; m++)
         for (int handler = 0; handler <= 2; handler++)
             for (int in_task = 0; in_task <= 1; in_task++) {
+                /* Valgrind (3.19) drops a SIGSEGV queued with a value
+                 * (sigqueue, rt_tgsigqueueinfo) before the program sees
+                 * it: nothing to test there. */
+                if (m >= M_SIGQUEUE && RUNNING_ON_VALGRIND)
+                    continue;
                 struct sent s = { (enum method)m, handler, in_task };
                 char what[128], st[64];
                 snprintf(what, sizeof what, "%s from %s, %s", method_names[m],

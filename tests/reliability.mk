@@ -6,6 +6,7 @@ check_PROGRAMS += tests/check_reliability
 TESTS += tests/check_reliability
 tests_check_reliability_SOURCES = \
 	tests/rel.h \
+	tests/memcheck.h \
 	tests/rel_main.c \
 	tests/rel_proc.c \
 	tests/rel_pattern.c \
