@@ -3,7 +3,8 @@
  * exhaustion, and passes every other fault on unchanged.
  *
  * A fault is ours only when the kernel raised it (si_code > 0) inside the
- * calling thread's regions while one of its tasks runs.  Everything else
+ * calling thread's regions while one of its tasks runs (or is switching
+ * out: see on_stack).  Everything else
  * goes to the handler installed before the library, or, if that was the
  * default, kills the process exactly as it would have died without us.
  *
@@ -204,12 +205,33 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
     return 1;
 }
 
+/*
+ * The task whose stack the interrupted code runs on, or NULL.  Normally the
+ * running task; but a switch names the incoming context as current before
+ * the outgoing one has saved its registers (so that a signal handler never
+ * sees a task that is not running as pgs_self), and the last pushes of the
+ * outgoing task (the switch's frame, a sanitizer's switch hook) may still
+ * grow its stack.  A stack pointer inside a region means the code runs on
+ * the stack that region shows.
+ */
+static pgs_task *on_stack(struct pgs_thread *th, uintptr_t rsp)
+{
+    uintptr_t lo = (uintptr_t)th->reserve;
+    if (rsp >= lo && rsp < lo + th->reserve_len)
+        for (unsigned i = 0; i < th->nregions; i++) {
+            struct pgs_region *r = &th->regions[i];
+            if (rsp >= (uintptr_t)r->base && rsp < (uintptr_t)r->top)
+                return r->occupant ? r->occupant : th->current;
+        }
+    return th->current;
+}
+
 /* Returns 1 if the fault was ours and the task can go on, 0 if it is not
  * ours.  Ours but fatal: reports and returns 1 with the default action
  * restored, so the retried instruction kills the process. */
-static int serve(struct pgs_thread *th, siginfo_t *si, ucontext_t *uc)
+static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
+                 ucontext_t *uc)
 {
-    pgs_task *t = th->current;
     struct pgs_region *r = pgs__region_of(th, t);
     uintptr_t base = (uintptr_t)r->base, top = (uintptr_t)r->top;
     uintptr_t rsp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
@@ -303,9 +325,13 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
             return;
         }
     }
-    if (th && th->current && si->si_code > 0) {
+    ucontext_t *uc = ucv;
+    pgs_task *t = NULL;
+    if (th && si->si_code > 0)
+        t = on_stack(th, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
+    if (t) {
         th->in_handler = 1;
-        int ours = serve(th, si, ucv);
+        int ours = serve(th, t, si, ucv);
         th->in_handler = 0;
         if (ours) {
             errno = saved_errno;

@@ -1,15 +1,18 @@
 /*
  * Stacks stay intact: thousands of tasks at varied depths switched in
  * scrambled order, tasks whose depth changes from one resume to the next,
- * and several tasks 7 MiB deep at once.  Every task checks its whole stack
- * pattern on every resume (core_util.c).
+ * several tasks 7 MiB deep at once, and switches made with the stack
+ * pointer at the very bottom of what a task has mapped.  Every task checks
+ * its whole stack pattern on every resume (core_util.c).
  */
 #include "config.h"
 #include <errno.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <alloca.h>
 #include <string.h>
 #include "core_util.h"
+#include "internal.h"
 
 /* Regions per thread for the loop tests: 0 = the library's default. */
 static const unsigned region_counts[] = { 0, 1, 4 };
@@ -234,6 +237,55 @@ START_TEST(faults_to_7mib)
 }
 END_TEST
 
+/*
+ * A switch pushes the outgoing task's registers after the thread already
+ * names the incoming context as current.  With the stack pointer just
+ * above the lowest mapped byte of the task's region, those pushes are
+ * stack growth of the outgoing task all the same.  The task moves its
+ * stack pointer (without touching anything) to every 8-byte offset of the
+ * first 2 KiB above that bottom, and from there yields, or resumes a task
+ * of the same region or of another.
+ */
+static pgs_task *edge_other;
+
+static CORE_NOINLINE int edge_switch(size_t above, int how)
+{
+    struct pgs_region *r = pgs__region_of(pgs__tls, pgs_self());
+    char *bottom = r->top - r->mapped * PGS_PAGE;
+    char *here = __builtin_frame_address(0);
+    if (here - bottom < (ptrdiff_t)(above + 256))
+        return 0;
+    char *p = alloca((size_t)(here - bottom) - above);
+    __asm__ volatile("" ::"r"(p) : "memory");
+    /* Nothing else is called down there: it would grow the stack. */
+    if (how == 0)
+        return pgs_yield(NULL) == NULL ? 0 : -1;
+    return pgs_resume(edge_other, NULL, NULL);
+}
+
+static void *fn_edge(void *arg)
+{
+    for (size_t above = 0; above < 2048; above += 8)
+        ck_assert_int_eq(edge_switch(above, (int)(uintptr_t)arg), 0);
+    return NULL;
+}
+
+START_TEST(switch_at_mapped_bottom)
+{
+    /* _i: 0 yields; 1 resumes a task of its own region, 2 of another. */
+    struct pgs_config c = { .regions = _i == 1 ? 1 : 2 };
+    ck_assert_int_eq(pgs_thread_init(&c), 0);
+    pgs_task *t = pgs_create(fn_edge, (void *)(uintptr_t)(_i != 0));
+    edge_other = pgs_create(core_yield_forever, NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(edge_other);
+    while (pgs_state(t) != PGS_DONE)
+        ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+    ck_assert_int_eq(pgs_destroy(edge_other), 0);
+}
+END_TEST
+
 void core_add_stacks(Suite *s)
 {
     int nregions = (int)(sizeof region_counts / sizeof region_counts[0]);
@@ -244,4 +296,5 @@ void core_add_stacks(Suite *s)
     tcase_add_loop_test(tc, depth_changes, 0, nregions);
     tcase_add_loop_test(tc, deep_7mib_alternating, 0, 2);
     tcase_add_test(tc, faults_to_7mib);
+    tcase_add_loop_test(tc, switch_at_mapped_bottom, 0, 3);
 }
