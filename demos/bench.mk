@@ -7,6 +7,7 @@ demos_bench_switch_SOURCES = \
 	demos/bench_common.c \
 	demos/bench_models.h \
 	demos/bench_models.c \
+	demos/stack_copy.h \
 	demos/bench_memory.c \
 	demos/bench_report.c \
 	demos/bench_switch.c

@@ -30,6 +30,7 @@
 #include <sys/syscall.h>
 #include <unistd.h>
 #include "pagedstack.h"
+#include "stack_copy.h"
 #include "switch.h"
 #include "sys.h"
 #include "bench_models.h"
@@ -326,10 +327,10 @@ static inline int cs_resume(struct cs_ring *g, struct cs_task *t)
                     return -1;
                 o->len = len;
             }
-            memcpy(o->buf, o->sp, len);
+            stack_copy(o->buf, o->sp, len);
         }
         if (t->sp)
-            memcpy(t->sp, t->buf, t->len);
+            stack_copy(t->sp, t->buf, t->len);
         else
             t->sp = pgs__frame_init(g->top, cs_entry, t);
         g->occupant = t;

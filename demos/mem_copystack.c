@@ -14,6 +14,7 @@
 #include <sys/mman.h>
 #include <unistd.h>
 #include "mem_cell.h"
+#include "stack_copy.h"
 #include "switch.h"
 
 #define STACK_SIZE ((size_t)8 << 20)
@@ -68,7 +69,7 @@ static int run(struct ctask *t, struct mem_fail *why)
     if (!t->sp)
         t->sp = pgs__frame_init(stack_top, entry, t);
     else
-        memcpy(stack_top - t->len, t->buf, t->len);
+        stack_copy(stack_top - t->len, t->buf, t->len);
     pgs__switch(&main_sp, t->sp, NULL);
     if (t->done)
         return 0;
@@ -82,7 +83,7 @@ static int run(struct ctask *t, struct mem_fail *why)
         t->buf = b;
         t->len = len;
     }
-    memcpy(t->buf, t->sp, len);
+    stack_copy(t->buf, t->sp, len);
     return 0;
 }
 

@@ -30,7 +30,8 @@ demos_compare_memory_LDADD = libpagedstack.la $(PTHREAD_LIBS)
 demos_compare_memory_LDFLAGS = -no-install
 
 demos_mem_switched_SOURCES = demos/mem_switched.c \
-	demos/mem_stacks.c demos/mem_copystack.c $(mem_common)
+	demos/mem_stacks.c demos/mem_copystack.c demos/stack_copy.h \
+	$(mem_common)
 demos_mem_switched_LDADD = libpagedstack-internal.la
 demos_mem_switched_LDFLAGS = -no-install
 
