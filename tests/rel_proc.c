@@ -45,7 +45,10 @@ static const char sentinel_a[] = "rel-sentinel-a";
 static const char sentinel_b[] = "rel-sentinel-b";
 
 /* Addresses in our data segment holding `v` (8-byte words, or 4-byte ints
- * if !wide) that are in cand[] (or anywhere, if *n == 0 and first). */
+ * if !wide) that are in cand[] (or anywhere, if *n == 0 and first).  The
+ * scan reads every word of the segment, AddressSanitizer's redzones
+ * between globals included, so it is not instrumented. */
+__attribute__((no_sanitize_address))
 static void filter(uintptr_t *cand, size_t *n, size_t cap, int first,
                    int wide, int64_t v)
 {
@@ -393,6 +396,40 @@ const char *rel_status_str(int st, char *buf, size_t len)
 
 /* ---- /proc snapshots ------------------------------------------------------ */
 
+#if defined(__SANITIZE_ADDRESS__)
+#include <sanitizer/asan_interface.h>
+/*
+ * Under AddressSanitizer malloc's memory is the sanitizer's allocator space
+ * (0x600000000000 to 0x640000000000 on x86-64 Linux), every mapping has
+ * shadow memory, and the sanitizer keeps bookkeeping of its own in
+ * private read-write mappings that it makes when it needs them (some on a
+ * thread's first fiber switch) and keeps.  Like the heap, not ours to
+ * count.  What the library maps still counts: its stack pages are mappings
+ * of its memfd, and its region reservation and its signal and switch
+ * stacks each have inaccessible lines (PROT_NONE, guard pages).
+ */
+static int sanitizer_owned(const char *range, const char *perms,
+                           const char *path)
+{
+    unsigned long lo, hi;
+    size_t scale, offset;
+    if (sscanf(range, "%lx-%lx", &lo, &hi) != 2)
+        return 0;
+    __asan_get_shadow_mapping(&scale, &offset);
+    size_t shadow_end = offset + (0x800000000000ul >> scale);
+    return (lo >= 0x600000000000ul && hi <= 0x640000000000ul) ||
+           (lo >= offset && hi <= shadow_end) ||
+           (path[0] == '\0' && strcmp(perms, "rw-p") == 0);
+}
+#else
+static int sanitizer_owned(const char *range, const char *perms,
+                           const char *path)
+{
+    (void)range, (void)perms, (void)path;
+    return 0;
+}
+#endif
+
 void rel_snap_take(struct rel_snap *s)
 {
     memset(s, 0, sizeof *s);
@@ -419,6 +456,7 @@ void rel_snap_take(struct rel_snap *s)
              * memfd is compared there. */
             if (sscanf(l, "%63s %7s %*s %*s %*s %255[^\n]", range, perms,
                        path) >= 2 && strcmp(path, "[heap]") != 0 &&
+                !sanitizer_owned(range, perms, path) &&
                 (!RUNNING_ON_VALGRIND || strstr(path, "memfd:pagedstack"))) {
                 s->nmaps++;
                 int k = snprintf(s->maps + out, sizeof s->maps - out,
