@@ -331,7 +331,7 @@ static CORE_NOINLINE long at_depth(size_t bytes)
 
 static void *fn_deep_waiter(void *arg)
 {
-    at_depth(400 << 10);
+    at_depth(core_depth(400 << 10));
     return V(2);
 }
 

@@ -72,7 +72,8 @@ START_TEST(thread_init_good_config)
 {
     const struct pgs_config *c = &good_configs[_i];
     ck_assert_int_eq(pgs_thread_init(c), 0);
-    struct core_stask s = { .id = 1, .depth = 24 << 10, .rounds = 2 };
+    struct core_stask s = { .id = 1, .depth = core_depth(24 << 10),
+                            .rounds = 2 };
     core_stasks_run(&s, 1, 1);
     ck_assert_int_eq(pgs_thread_fini(), 0);
 }

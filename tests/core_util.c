@@ -224,6 +224,30 @@ CORE_NOINLINE long core_recurse(size_t bytes)
     return r + buf[0] + buf[sizeof buf - 1];
 }
 
+#if defined(__SANITIZE_ADDRESS__)
+/* The distance between two frames of a 1 KiB recursion. */
+static CORE_NOINLINE size_t frame_probe(const char *above)
+{
+    volatile char buf[1024 - 64];
+    buf[0] = 1;
+    char *here = __builtin_frame_address(0);
+    if (!above)
+        return frame_probe(here) + buf[0] - 1;
+    return (size_t)(above - here) + buf[0] - 1;
+}
+
+size_t core_depth(size_t bytes)
+{
+    size_t frame = frame_probe(NULL);
+    return frame > 1024 ? bytes / frame * 1024 : bytes;
+}
+#else
+size_t core_depth(size_t bytes)
+{
+    return bytes;
+}
+#endif
+
 static volatile long never = -1;
 
 CORE_NOINLINE long core_runaway(long n)

@@ -122,6 +122,14 @@ long core_maps_lines(void);
 /* A bounded recursion through `bytes` of 1 KiB frames that touches every
  * frame; returns a value that depends on all of them. */
 long core_recurse(size_t bytes);
+/*
+ * Bytes of 1 KiB frames (core_recurse, core_stask, and the like) that use
+ * as much stack as `bytes` of them do in an ordinary build.
+ * AddressSanitizer puts redzones around every local array, so the same
+ * recursion goes deeper; tests that must stay within a limit scale their
+ * depth by the ratio measured here.  Elsewhere it returns bytes.
+ */
+size_t core_depth(size_t bytes);
 /* A recursion that never ends (until the stack does). */
 long core_runaway(long n);
 
