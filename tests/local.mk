@@ -1,6 +1,7 @@
 # The test suites.  Each is one Check program linked with the convenience
 # library (all internals visible, fault injection compiled in); each has its
 # own fragment so it can be built and read on its own.
+include $(srcdir)/tests/sanitizers.mk
 include $(srcdir)/tests/gdb.mk
 
 if HAVE_CHECK
