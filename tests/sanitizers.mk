@@ -24,7 +24,11 @@ AM_TESTS_ENVIRONMENT = \
 	PGS_SANITIZER=address; export PGS_SANITIZER;
 endif
 if TSAN
+# handle_segv=0, use_sigaltstack=0: as for ASan above; ThreadSanitizer
+#   installs the same SIGSEGV handler and alternate signal stacks.
 AM_TESTS_ENVIRONMENT = \
+	TSAN_OPTIONS="handle_segv=0:use_sigaltstack=0$${TSAN_OPTIONS:+:$$TSAN_OPTIONS}"; \
+	export TSAN_OPTIONS; \
 	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4}; \
 	export CK_TIMEOUT_MULTIPLIER; \
 	PGS_SANITIZER=thread; export PGS_SANITIZER;
