@@ -2,9 +2,14 @@
  * Diagnostics that are safe to produce inside the fault handler: messages
  * are built in a fixed buffer and written with one write(2); no stdio, no
  * malloc.  The backtrace uses libunwind's local unwinder on the faulting
- * context.
+ * context.  It names each frame by the object that holds it and the offset
+ * in that object (what addr2line -e OBJECT takes), not by function: looking
+ * up a symbol (unw_get_proc_name) allocates, and a task that overflows its
+ * stack inside malloc would then hang on malloc's lock instead of dying.
  */
 #include "config.h"
+#include <errno.h>
+#include <link.h>
 #include <signal.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
@@ -70,6 +75,33 @@ void pgs__msg_emit(struct pgs_msg *m)
     m->len = 0;
 }
 
+/* The loaded object that holds an address, and the address's offset in
+ * it.  dl_iterate_phdr neither allocates nor blocks this thread (its lock
+ * is recursive, and held by other threads only while they load or unload
+ * an object). */
+struct where {
+    uintptr_t ip;
+    const char *object;
+    uintptr_t offset;
+};
+
+static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
+{
+    struct where *w = arg;
+    (void)size;
+    for (int i = 0; i < info->dlpi_phnum; i++) {
+        const ElfW(Phdr) *ph = &info->dlpi_phdr[i];
+        uintptr_t lo = (uintptr_t)info->dlpi_addr + ph->p_vaddr;
+        if (ph->p_type == PT_LOAD && w->ip >= lo && w->ip < lo + ph->p_memsz) {
+            const char *name = info->dlpi_name;
+            w->object = name && *name ? name : program_invocation_name;
+            w->offset = w->ip - (uintptr_t)info->dlpi_addr;
+            return 1;
+        }
+    }
+    return 0;
+}
+
 /* Print the call chain of the interrupted context, one frame a line. */
 void pgs__backtrace_ucontext(void *uc)
 {
@@ -78,19 +110,20 @@ void pgs__backtrace_ucontext(void *uc)
     if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
         return;
     for (int depth = 0; depth < 64; depth++) {
-        unw_word_t ip = 0, off = 0;
-        char name[128];
+        unw_word_t ip = 0;
         if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
             break;
         pgs__msg_str(&m, "pagedstack:   #");
         pgs__msg_dec(&m, (uint64_t)depth);
         pgs__msg_str(&m, " ");
         pgs__msg_hex(&m, (uintptr_t)ip);
-        if (unw_get_proc_name(&c, name, sizeof name, &off) == 0) {
+        /* A caller's ip is a return address: look up the call itself. */
+        struct where w = { (uintptr_t)ip - (depth > 0), NULL, 0 };
+        if (dl_iterate_phdr(find_object, &w) && w.object) {
             pgs__msg_str(&m, " ");
-            pgs__msg_str(&m, name);
+            pgs__msg_str(&m, w.object);
             pgs__msg_str(&m, "+");
-            pgs__msg_hex(&m, (uintptr_t)off);
+            pgs__msg_hex(&m, w.offset + (depth > 0));
         }
         pgs__msg_str(&m, "\n");
         pgs__msg_emit(&m);
