@@ -93,8 +93,22 @@ static void pgs_teardown(void *p)
     free(g);
 }
 
+/* ThreadSanitizer keeps at most 8128 threads and fibers alive, and every
+ * task is a fiber there. */
+#if defined(__SANITIZE_THREAD__)
+#define PGS_MAX_TASKS 8000
+#else
+#define PGS_MAX_TASKS ((size_t)-1)
+#endif
+
 static void *pgs_setup(const struct bench_scen *s, struct bench_result *r)
 {
+    if (s->n > PGS_MAX_TASKS) {
+        snprintf(r->note, sizeof r->note,
+                 "not run: %zu tasks (ThreadSanitizer keeps up to %zu fibers)",
+                 s->n, (size_t)PGS_MAX_TASKS);
+        return NULL;
+    }
     struct pgs_config cfg = { 0, s->regions, 0 };
     if (pgs_thread_init(&cfg) != 0) {
         pgs_fail(r, "pgs_thread_init", 0);
@@ -469,6 +483,13 @@ void bench_copy_growth(const struct bench_scen *s, struct bench_result *r)
 /* ---- pthreads ----------------------------------------------------------- */
 
 #define PT_MAX 1000 /* more threads than this: not run */
+/* Stack beyond the live depth: the worker's own frames (far larger in a
+ * ThreadSanitizer build). */
+#if defined(__SANITIZE_THREAD__)
+#define PT_SLACK ((size_t)4 << 20)
+#else
+#define PT_SLACK ((size_t)256 << 10)
+#endif
 
 struct pt_ring;
 
@@ -560,7 +581,7 @@ static void *pt_setup(const struct bench_scen *s, struct bench_result *r)
     g->bt.whole = s->whole;
     pthread_attr_t a;
     pthread_attr_init(&a);
-    pthread_attr_setstacksize(&a, s->depth + ((size_t)256 << 10));
+    pthread_attr_setstacksize(&a, s->depth + PT_SLACK);
     for (size_t i = 0; i < s->n; i++) {
         struct pt_worker *w = &g->w[i];
         w->g = g;
