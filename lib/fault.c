@@ -18,6 +18,7 @@
 #include <ucontext.h>
 #include "internal.h"
 #include "sys.h"
+#include "track.h"
 #include "valgrind.h"
 
 static struct sigaction previous;  /* the handler we chain to */
@@ -333,6 +334,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         th->in_handler = 1;
         int ours = serve(th, t, si, ucv);
         th->in_handler = 0;
+        pgs_track_fault_done(th);
         if (ours) {
             errno = saved_errno;
             return;

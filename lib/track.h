@@ -104,20 +104,6 @@ static inline void pgs_track_task_destroy(pgs_task *t)
     (void)t;
 }
 
-#ifdef PGS_TSAN
-/* Touch the stack below the caller, a page at a time, so that none of
- * it faults during what follows. */
-#define PGS_TSAN_SWITCH_ROOM (8 * 1024)
-static __attribute__((noinline)) void pgs_track_touch_stack(void)
-{
-    volatile char room[PGS_TSAN_SWITCH_ROOM];
-    for (size_t i = PGS_TSAN_SWITCH_ROOM; i >= PGS_PAGE; i -= PGS_PAGE)
-        room[i - 1] = 0;
-    room[0] = 0;
-    __asm__ volatile("" : : "r"(room) : "memory");
-}
-#endif
-
 /* Just before switching from the running context to `to` (NULL: the
  * thread's own stack).  `leaving` is set when the running task has
  * finished and will never run again. */
@@ -135,15 +121,25 @@ static inline void pgs_track_switch(struct pgs_thread *th, pgs_task *to,
     }
 #endif
 #ifdef PGS_TSAN
-    /* ThreadSanitizer's switch releases this fiber's clock before it
-     * takes up the next one's.  A stack fault in between (its own frames,
-     * or the switch's pushes, growing this task's stack) would run the
-     * handler outside both fibers, and its writes would look unordered
-     * with the next task's reads.  Grow the stack the switch uses first. */
-    pgs_track_touch_stack();
     __tsan_switch_to_fiber(to ? to->fiber : th->fiber, 0);
+    /* See pgs_track_fault_done. */
+    __tsan_acquire(th);
 #endif
     (void)th, (void)to, (void)leaving;
+}
+
+/* The stack fault handler served a fault of this thread.  ThreadSanitizer's
+ * switch releases the outgoing fiber before it takes up the next one, and
+ * a fault in between (the switch's own frames or pushes growing the
+ * outgoing task's stack) runs the handler outside both: its writes would
+ * look unordered with the next task's reads.  Every switch acquires what
+ * the handler released. */
+static inline void pgs_track_fault_done(struct pgs_thread *th)
+{
+#ifdef PGS_TSAN
+    __tsan_release(th);
+#endif
+    (void)th;
 }
 
 /* First thing on the stack a switch arrived on. */
