@@ -52,9 +52,11 @@ static REL_NOINLINE int fault_read(char *p)
     return *(volatile char *)p;
 }
 
+/* Whether ip lies in fn, a function of a few instructions (a few hundred
+ * bytes with a sanitizer's or valgrind's requests around them). */
 static int in_function(uintptr_t ip, void (*fn)(void))
 {
-    return ip >= (uintptr_t)fn && ip < (uintptr_t)fn + 256;
+    return ip >= (uintptr_t)fn && ip < (uintptr_t)fn + 1024;
 }
 
 static void make_pages(void)
