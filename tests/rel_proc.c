@@ -424,10 +424,11 @@ static int sanitizer_owned(const char *range, const char *perms,
 #elif defined(__SANITIZE_THREAD__)
 /*
  * ThreadSanitizer's shadow and metadata are private read-write mappings
- * without a name, made when it needs them, and every thread or fiber
- * (every task) has trace memory of its own, reserved and mapped piece by
- * piece between 0x600000000000 and 0x620000000000.  The library's still
- * count, as under ASan above.
+ * without a name, made when it needs them.  Between 0x600000000000 and
+ * 0x7c0000000000 it keeps every thread's or fiber's (every task's) trace
+ * memory, and its heap; it reserves that range and maps it piece by piece,
+ * so the lines there come and go.  The library's mappings lie elsewhere
+ * and still count, as under ASan above.
  */
 static int sanitizer_owned(const char *range, const char *perms,
                            const char *path)
@@ -435,7 +436,7 @@ static int sanitizer_owned(const char *range, const char *perms,
     unsigned long lo, hi;
     if (sscanf(range, "%lx-%lx", &lo, &hi) != 2)
         return 0;
-    return (lo >= 0x600000000000ul && hi <= 0x620000000000ul) ||
+    return (lo >= 0x600000000000ul && hi <= 0x7c0000000000ul) ||
            (path[0] == '\0' && strcmp(perms, "rw-p") == 0);
 }
 #else
