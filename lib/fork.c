@@ -107,11 +107,8 @@ static void make_shared(struct pgs_thread *th, void *arg)
         die_fork("cannot map the running stack from the pool again");
 }
 
-static void before_fork(void)
+static void prepare(struct pgs_thread *th)
 {
-    struct pgs_thread *th = pgs__tls;
-    if (!th)
-        return;
     struct pgs_region *run = running_region(th);
     for (unsigned i = 0; i < th->nregions; i++) {
         struct pgs_region *r = &th->regions[i];
@@ -128,10 +125,9 @@ static void before_fork(void)
         pgs__on_switch_stack(th, make_private, run);
 }
 
-static void after_fork_parent(void)
+static void in_parent(struct pgs_thread *th)
 {
-    struct pgs_thread *th = pgs__tls;
-    struct pgs_region *run = th ? running_region(th) : NULL;
+    struct pgs_region *run = running_region(th);
     if (run && run->mapped)
         pgs__on_switch_stack(th, make_shared, run);
 }
@@ -169,11 +165,8 @@ static void child_pool_trampoline(struct pgs_thread *th, void *r)
     child_pool(th, r);
 }
 
-static void after_fork_child(void)
+static void in_child(struct pgs_thread *th)
 {
-    struct pgs_thread *th = pgs__tls;
-    if (!th)
-        return;
     /* Tasks whose stacks are still in the parent's memfd are lost. */
     for (pgs_task *t = th->list, *next; t; t = next) {
         next = t->next;
@@ -192,6 +185,38 @@ static void after_fork_child(void)
         pgs__on_switch_stack(th, child_pool_trampoline, run);
     else
         child_pool(th, NULL);
+}
+
+/* The hooks, for the calling thread's state (other threads' is theirs:
+ * only the forking thread goes on in the child). */
+static void before_fork(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th)
+        return;
+    pgs_track_fork_begin(th);
+    prepare(th);
+    pgs_track_fork_end();
+}
+
+static void after_fork_parent(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th)
+        return;
+    pgs_track_fork_begin(th);
+    in_parent(th);
+    pgs_track_fork_end();
+}
+
+static void after_fork_child(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    if (!th)
+        return;
+    pgs_track_fork_begin(th);
+    in_child(th);
+    pgs_track_fork_end();
 }
 
 int pgs__fork_hooks_install(void)

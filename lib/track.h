@@ -142,6 +142,38 @@ static inline void pgs_track_fault_done(struct pgs_thread *th)
     (void)th;
 }
 
+#ifdef PGS_TSAN
+/* ThreadSanitizer's dynamic annotations (exported by its runtime). */
+void AnnotateIgnoreReadsBegin(const char *file, int line);
+void AnnotateIgnoreReadsEnd(const char *file, int line);
+void AnnotateIgnoreWritesBegin(const char *file, int line);
+void AnnotateIgnoreWritesEnd(const char *file, int line);
+#endif
+
+/* Around the library's fork handlers.  They run inside ThreadSanitizer's
+ * fork, which does not order what they do with the switches that follow
+ * (in the parent, nor in the child, where TSan starts its bookkeeping
+ * afresh), and they touch only the calling thread's own state, which no
+ * other thread shares: TSan is told to ignore their accesses, and what
+ * the forking task did before is released for the next switch to take. */
+static inline void pgs_track_fork_begin(struct pgs_thread *th)
+{
+#ifdef PGS_TSAN
+    __tsan_release(th);
+    AnnotateIgnoreReadsBegin(__FILE__, __LINE__);
+    AnnotateIgnoreWritesBegin(__FILE__, __LINE__);
+#endif
+    (void)th;
+}
+
+static inline void pgs_track_fork_end(void)
+{
+#ifdef PGS_TSAN
+    AnnotateIgnoreWritesEnd(__FILE__, __LINE__);
+    AnnotateIgnoreReadsEnd(__FILE__, __LINE__);
+#endif
+}
+
 /* First thing on the stack a switch arrived on. */
 static inline void pgs_track_arrived(struct pgs_thread *th)
 {
