@@ -11,17 +11,7 @@
 #include <stdint.h>
 #include <string.h>
 #include "core_util.h"
-#include "internal.h"
 #include "memcheck.h"
-
-/* The running task's lowest mapped stack address: the first store below
- * it is a stack fault. */
-static uintptr_t mapped_bottom(void)
-{
-    struct pgs_thread *th = pgs__tls;
-    struct pgs_region *r = pgs__region_of(th, th->current);
-    return (uintptr_t)r->top - r->mapped * PGS_PAGE;
-}
 
 #define SPAN 12000 /* bytes written, most of them below the mapped part */
 
@@ -41,7 +31,7 @@ enum op { STOSB, STOSQ, MOVSB, MOVSQ, BACKWARD_STOSB };
 static void *string_op(void *arg)
 {
     enum op op = (enum op)(uintptr_t)arg;
-    uintptr_t b = mapped_bottom();
+    uintptr_t b = (uintptr_t)core_mapped_bottom();
     unsigned char *dst = (unsigned char *)(b + 2000 - SPAN);
     uintptr_t sp = ((uintptr_t)dst - 256) & ~(uintptr_t)15;
     uint64_t faults = core_stats().faults;
@@ -100,15 +90,21 @@ static void *string_op(void *arg)
     return NULL;
 }
 
-START_TEST(string_instructions_resume_exactly)
+/* Run fn(arg) in a task, which must finish in one resume. */
+static void run_once(pgs_fn fn, void *arg)
 {
-    for (size_t i = 0; i < SPAN; i++)
-        src[i] = (unsigned char)(i * 7 + 1);
-    pgs_task *t = pgs_create(string_op, (void *)(uintptr_t)_i);
+    pgs_task *t = pgs_create(fn, arg);
     ck_assert_ptr_nonnull(t);
     ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
     ck_assert_int_eq(pgs_state(t), PGS_DONE);
     ck_assert_int_eq(pgs_destroy(t), 0);
+}
+
+START_TEST(string_instructions_resume_exactly)
+{
+    for (size_t i = 0; i < SPAN; i++)
+        src[i] = (unsigned char)(i * 7 + 1);
+    run_once(string_op, (void *)(uintptr_t)_i);
 }
 END_TEST
 
@@ -118,7 +114,7 @@ static void *push_op(void *arg)
 {
     (void)arg;
     for (int kind = 0; kind < 2; kind++) {
-        uintptr_t sp = mapped_bottom();
+        uintptr_t sp = (uintptr_t)core_mapped_bottom();
         uint64_t faults = core_stats().faults;
         uintptr_t after;
         if (kind == 0)
@@ -151,11 +147,7 @@ static void *push_op(void *arg)
 
 START_TEST(push_and_call_resume_exactly)
 {
-    pgs_task *t = pgs_create(push_op, NULL);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
-    ck_assert_int_eq(pgs_state(t), PGS_DONE);
-    ck_assert_int_eq(pgs_destroy(t), 0);
+    run_once(push_op, NULL);
 }
 END_TEST
 

@@ -12,7 +12,6 @@
 #include <alloca.h>
 #include <string.h>
 #include "core_util.h"
-#include "internal.h"
 
 /* Regions per thread for the loop tests: 0 = the library's default. */
 static const unsigned region_counts[] = { 0, 1, 4 };
@@ -250,8 +249,7 @@ static pgs_task *edge_other;
 
 static CORE_NOINLINE int edge_switch(size_t above, int how)
 {
-    struct pgs_region *r = pgs__region_of(pgs__tls, pgs_self());
-    char *bottom = r->top - r->mapped * PGS_PAGE;
+    char *bottom = core_mapped_bottom();
     char *here = __builtin_frame_address(0);
     if (here - bottom < (ptrdiff_t)(above + 256))
         return 0;

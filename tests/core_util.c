@@ -9,6 +9,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core_util.h"
+#include "internal.h"
 
 TCase *core_tcase(Suite *s, const char *name)
 {
@@ -320,6 +321,15 @@ long core_maps_lines(void)
             n++;
     fclose(f);
     return n;
+}
+
+char *core_mapped_bottom(void)
+{
+    struct pgs_thread *th = pgs__tls;
+    ck_assert_ptr_nonnull(th);
+    ck_assert_ptr_nonnull(th->current);
+    struct pgs_region *r = pgs__region_of(th, th->current);
+    return r->top - r->mapped * PGS_PAGE;
 }
 
 struct pgs_stats core_stats(void)

@@ -137,6 +137,10 @@ long core_runaway(long n);
 void *core_yield_forever(void *arg);
 void *core_return_arg(void *arg);
 
+/* The running task's lowest mapped stack address: the first store below
+ * it is stack growth (a stack fault). */
+char *core_mapped_bottom(void);
+
 /* Stats of the calling thread (asserts pgs_stats succeeds). */
 struct pgs_stats core_stats(void);
 
