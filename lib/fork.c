@@ -189,34 +189,29 @@ static void in_child(struct pgs_thread *th)
 
 /* The hooks, for the calling thread's state (other threads' is theirs:
  * only the forking thread goes on in the child). */
-static void before_fork(void)
+static void hook(void (*step)(struct pgs_thread *th))
 {
     struct pgs_thread *th = pgs__tls;
     if (!th)
         return;
     pgs_track_fork_begin(th);
-    prepare(th);
+    step(th);
     pgs_track_fork_end();
+}
+
+static void before_fork(void)
+{
+    hook(prepare);
 }
 
 static void after_fork_parent(void)
 {
-    struct pgs_thread *th = pgs__tls;
-    if (!th)
-        return;
-    pgs_track_fork_begin(th);
-    in_parent(th);
-    pgs_track_fork_end();
+    hook(in_parent);
 }
 
 static void after_fork_child(void)
 {
-    struct pgs_thread *th = pgs__tls;
-    if (!th)
-        return;
-    pgs_track_fork_begin(th);
-    in_child(th);
-    pgs_track_fork_end();
+    hook(in_child);
 }
 
 int pgs__fork_hooks_install(void)
