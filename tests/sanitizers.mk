@@ -7,6 +7,12 @@
 # Check's per-case timeouts are stretched (CK_TIMEOUT_MULTIPLIER, unless
 # set already).  PGS_SANITIZER tells the scripted tests which sanitizer the
 # programs run under (tests/gdb.test).
+# What both sanitizers are run with (each option explained under ASAN).
+sanitizer_options = handle_segv=0:use_sigaltstack=0
+sanitizer_environment = \
+	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4}; \
+	export CK_TIMEOUT_MULTIPLIER;
+
 if ASAN
 # handle_segv=0: AddressSanitizer installs a SIGSEGV handler of its own
 #   before main.  The library's handler would pass every fault that is not
@@ -17,19 +23,15 @@ if ASAN
 #   puts it back when the thread is done, which works, but the tests check
 #   that a thread without an alternate stack is left without one.
 AM_TESTS_ENVIRONMENT = \
-	ASAN_OPTIONS="handle_segv=0:use_sigaltstack=0$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}"; \
+	ASAN_OPTIONS="$(sanitizer_options)$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}"; \
 	export ASAN_OPTIONS; \
-	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4}; \
-	export CK_TIMEOUT_MULTIPLIER; \
-	PGS_SANITIZER=address; export PGS_SANITIZER;
+	$(sanitizer_environment) PGS_SANITIZER=address; export PGS_SANITIZER;
 endif
 if TSAN
 # handle_segv=0, use_sigaltstack=0: as for ASan above; ThreadSanitizer
 #   installs the same SIGSEGV handler and alternate signal stacks.
 AM_TESTS_ENVIRONMENT = \
-	TSAN_OPTIONS="handle_segv=0:use_sigaltstack=0$${TSAN_OPTIONS:+:$$TSAN_OPTIONS}"; \
+	TSAN_OPTIONS="$(sanitizer_options)$${TSAN_OPTIONS:+:$$TSAN_OPTIONS}"; \
 	export TSAN_OPTIONS; \
-	CK_TIMEOUT_MULTIPLIER=$${CK_TIMEOUT_MULTIPLIER:-4}; \
-	export CK_TIMEOUT_MULTIPLIER; \
-	PGS_SANITIZER=thread; export PGS_SANITIZER;
+	$(sanitizer_environment) PGS_SANITIZER=thread; export PGS_SANITIZER;
 endif
