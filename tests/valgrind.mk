@@ -20,15 +20,30 @@ VALGRIND_CHECK_FLAGS = -q --tool=memcheck \
 	--suppressions=$(abs_srcdir)/tests/valgrind.supp
 EXTRA_DIST += tests/valgrind.supp
 
+# Without the register option the library must refuse to start, and say
+# which option it needs (tests/vg_refuse.c).
+check_PROGRAMS += tests/vg_refuse
+tests_vg_refuse_SOURCES = tests/vg_refuse.c
+tests_vg_refuse_LDADD = libpagedstack.la
+
 check-valgrind:
 	@if test -z "$(VALGRIND)"; then \
 	  echo "check-valgrind: valgrind was not found by configure" >&2; \
 	  exit 1; \
 	fi
+	$(MAKE) $(AM_MAKEFLAGS) tests/vg_refuse
+	$(LIBTOOL) --mode=execute $(VALGRIND) -q tests/vg_refuse \
+	  2> tests/vg_refuse.err; \
+	  st=$$?; cat tests/vg_refuse.err; \
+	  test $$st -eq 0 && \
+	  grep -q 'allregs-at-mem-access' tests/vg_refuse.err || \
+	  { echo "check-valgrind: without the register option the library" \
+	         "did not refuse to start" >&2; exit 1; }
 	CK_TIMEOUT_MULTIPLIER=20 $(MAKE) $(AM_MAKEFLAGS) check \
 	  TESTS="tests/check_core tests/check_reliability" \
 	  LOG_COMPILER="$(VALGRIND)" \
 	  AM_LOG_FLAGS="$(VALGRIND_CHECK_FLAGS)" \
 	  TEST_SUITE_LOG=tests/valgrind-suite.log
 
+CLEANFILES += tests/vg_refuse.err
 .PHONY: check-valgrind
