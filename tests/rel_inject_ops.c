@@ -622,11 +622,18 @@ static int atfork_done;
 
 /* Registered before the library's own handlers, so that this prepare
  * handler runs after the library's: it sees whether the library's
- * preparation hit the injection. */
+ * preparation hit the injection.  Its two stores are atomic because of
+ * ThreadSanitizer: it counts every task as a thread, so in the child it
+ * takes the fork for one of a multithreaded process and from then on
+ * ignores every synchronisation of the forking task (the child handlers
+ * run after that).  The release with which the library orders what the
+ * forking task did before the fork comes before this handler, so a plain
+ * store here would look unordered with the reads made by the thread's
+ * own stack in the child. */
 static void note_prepare(void)
 {
-    C.pre_point = pgs__inject_arm_point();
-    C.pre_site = pgs__inject_site();
+    __atomic_store_n(&C.pre_point, pgs__inject_arm_point(), __ATOMIC_RELAXED);
+    __atomic_store_n(&C.pre_site, pgs__inject_site(), __ATOMIC_RELAXED);
 }
 
 /* And this child handler runs before the library's: from here on, what
@@ -649,7 +656,9 @@ static void fork_hook(struct rel_pat *p)
     pgs__inject_arm(0);
     C.child = pid;
     C.role = pid == 0 ? "child" : "parent";
-    if (C.point >= 0 && C.point == C.pre_point && C.site == C.pre_site)
+    if (C.point >= 0 &&
+        C.point == __atomic_load_n(&C.pre_point, __ATOMIC_RELAXED) &&
+        C.site == __atomic_load_n(&C.pre_site, __ATOMIC_RELAXED))
         C.phase = "prepare";
     p->hook_result = pid < 0 ? -e : 0;
     /* The child writes its own pattern deep into the forking task's stack
@@ -692,7 +701,8 @@ static void recover_fork(int rc, int err)
         /* Every pre-fork task resumes with its own copy of its stack,
          * unless the preparation could not copy it (then it is an orphan
          * here, which pgs_resume reports as EPERM). */
-        int injected = C.point >= 0 || C.pre_point >= 0;
+        int injected = C.point >= 0 ||
+                       __atomic_load_n(&C.pre_point, __ATOMIC_RELAXED) >= 0;
         for (int k = 0; k < C.nt; k++) {
             pgs_task *t = C.t[k];
             if (rel_pat_cmd(t, &C.pat[k], REL_CMD_CHECK) != 0) {
