@@ -154,9 +154,24 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
     th->sw_value = in;
     th->sw_resume = 1;
     th->sw_was = was;
-    SWITCH_RETURN(int, th, t, 0,
-                  pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
-                                      th->switch_top));
+#if PGS_TRACK_SWITCHES
+    /* The switch was announced before the switch stack found out whether
+     * t can be shown; if not, this context never left and the sanitizers
+     * must hear that it is back (else they would go on taking the thread
+     * for t, and at its exit finish t's fiber instead of the thread). */
+    pgs_track_switch(th, t, 0);
+    int rc = pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+                                 th->switch_top);
+    pgs_track_arrived(th);
+    if (rc != 0) {
+        pgs_track_switch(th, self, 0);
+        pgs_track_arrived(th);
+    }
+    return rc;
+#else
+    return pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+                               th->switch_top);
+#endif
 }
 
 PGS_EXPORT void *pgs_yield(void *out)

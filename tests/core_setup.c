@@ -264,11 +264,14 @@ START_TEST(resume_enomem_injected)
     struct core_stask s = { .id = 5, .depth = 8 << 10, .rounds = 2 };
     s.task = pgs_create(core_stask_fn, &s);
     ck_assert_ptr_nonnull(s.task);
+    void *fiber = core_tsan_fiber();
     pgs__inject_arm(_i);
     errno = 0;
     void *out = V(0x77);
     int rc = pgs_resume(s.task, core_stask_itag(s.id, 1), &out);
     int e = errno;
+    /* ThreadSanitizer too must hear that the thread never left. */
+    ck_assert_ptr_eq(core_tsan_fiber(), fiber);
     long point = pgs__inject_arm_point();
     const char *site = pgs__inject_site();
     pgs__inject_arm(0);

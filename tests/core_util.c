@@ -10,6 +10,9 @@
 #include <unistd.h>
 #include "core_util.h"
 #include "internal.h"
+#if defined(__SANITIZE_THREAD__)
+#include <sanitizer/tsan_interface.h>
+#endif
 
 TCase *core_tcase(Suite *s, const char *name)
 {
@@ -330,6 +333,15 @@ char *core_mapped_bottom(void)
     ck_assert_ptr_nonnull(th->current);
     struct pgs_region *r = pgs__region_of(th, th->current);
     return r->top - r->mapped * PGS_PAGE;
+}
+
+void *core_tsan_fiber(void)
+{
+#if defined(__SANITIZE_THREAD__)
+    return __tsan_get_current_fiber();
+#else
+    return NULL;
+#endif
 }
 
 struct pgs_stats core_stats(void)

@@ -141,6 +141,9 @@ void *core_return_arg(void *arg);
  * it is stack growth (a stack fault). */
 char *core_mapped_bottom(void);
 
+/* The ThreadSanitizer fiber the thread runs as (NULL in other builds). */
+void *core_tsan_fiber(void);
+
 /* Stats of the calling thread (asserts pgs_stats succeeds). */
 struct pgs_stats core_stats(void);
 
