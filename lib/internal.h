@@ -204,6 +204,10 @@ struct pgs_thread {
     void *fiber;               /* the thread's own */
 #endif
 
+    /* Descriptors of destroyed tasks, for reuse (through ->next). */
+    pgs_task *spare;
+    unsigned nspare;
+
     /* Figures and bookkeeping. */
     uint64_t creates;
     size_t tasks;
@@ -305,7 +309,8 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
 /* fork.c */
 int pgs__fork_hooks_install(void);
 
-/* task.c: the thread's list of live tasks. */
+/* task.c: the thread's list of live tasks, and its spare descriptors. */
 void pgs__task_unlink(struct pgs_thread *th, pgs_task *t);
+void pgs__spare_release(struct pgs_thread *th);
 
 #endif

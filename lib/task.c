@@ -71,6 +71,47 @@ void pgs__task_main(void *arg)
     __builtin_unreachable();
 }
 
+/* A descriptor, uninitialised: a spare one if the thread keeps any. */
+static pgs_task *task_alloc(struct pgs_thread *th)
+{
+    pgs_task *t = th->spare;
+    if (t) {
+        pgs_track_spare_take(t);
+        th->spare = t->next;
+        th->nspare--;
+        return t;
+    }
+    return pgs__malloc(sizeof *t);
+}
+
+/* Give back the descriptor of a task of th: kept for the next create, up
+ * to PGS_SPARE_TASKS of them. */
+static void task_free(struct pgs_thread *th, pgs_task *t)
+{
+#if PGS_SPARE_TASKS
+    if (th->nspare < PGS_SPARE_TASKS) {
+        t->next = th->spare;
+        th->spare = t;
+        th->nspare++;
+        pgs_track_spare_put(t);
+        return;
+    }
+#endif
+    (void)th;
+    free(t);
+}
+
+void pgs__spare_release(struct pgs_thread *th)
+{
+    while (th->spare) {
+        pgs_task *t = th->spare;
+        pgs_track_spare_take(t);
+        th->spare = t->next;
+        free(t);
+    }
+    th->nspare = 0;
+}
+
 PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
 {
     if (!fn) {
@@ -97,12 +138,12 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
         errno = ENOMEM;
         return NULL;
     }
-    pgs_task *t = pgs__malloc(sizeof *t);
+    pgs_task *t = task_alloc(th);
     if (!t)
         return NULL;
     memset(t, 0, sizeof *t);
     if (pgs_track_task_create(t) != 0) {
-        free(t);
+        task_free(th, t);
         errno = ENOMEM;
         return NULL;
     }
@@ -246,7 +287,7 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
         th->unstarted--;
     pgs__task_unlink(th, t);
     pgs_track_task_destroy(t);
-    free(t);
+    task_free(th, t);
     return 0;
 }
 

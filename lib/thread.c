@@ -95,6 +95,7 @@ static void thread_release(struct pgs_thread *th)
     if (pgs__tls == th)
         pgs__tls = NULL;
     pgs_track_thread_fini(th);
+    pgs__spare_release(th);
     pgs__regions_release(th);
     pgs__pool_close(th);
     stacks_destroy(th);

@@ -254,6 +254,64 @@ START_TEST(create_enomem_descriptor)
 END_TEST
 
 /*
+ * A destroyed task's descriptor is kept for the next pgs_create (up to
+ * PGS_SPARE_TASKS of them; none under AddressSanitizer, which must see a
+ * destroyed task's use): creates that reuse one need no malloc, so they
+ * succeed with malloc failing; the descriptor they get is as good as new;
+ * once the spares are used up, create fails with ENOMEM as before.
+ */
+#if defined(__SANITIZE_ADDRESS__)
+#define CORE_SPARES 0
+#else
+#define CORE_SPARES 64
+#endif
+
+START_TEST(create_reuses_descriptors)
+{
+    enum { N = CORE_SPARES + 8 };
+    pgs_task *v[N];
+    ck_assert_int_eq(pgs_thread_init(NULL), 0);
+    for (int i = 0; i < N; i++) {
+        v[i] = pgs_create(core_yield_forever, V(i));
+        ck_assert_ptr_nonnull(v[i]);
+        pgs_set_name(v[i], "old");
+        /* Some run, and are waiting (resident or copied) when destroyed. */
+        if (i % 2 == 0)
+            ck_assert_int_eq(pgs_resume(v[i], NULL, NULL), 0);
+    }
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(pgs_destroy(v[i]), 0);
+    unsigned long mallocs = pgs__inject_calls(PGS_FP_MALLOC);
+    for (int i = 0; i < CORE_SPARES; i++) {
+        pgs__inject_arm(1); /* the next malloc fails */
+        v[i] = pgs_create(core_return_arg, V(100 + i));
+        pgs__inject_arm(0);
+        ck_assert_ptr_nonnull(v[i]);
+        ck_assert_int_eq(pgs_state(v[i]), PGS_CREATED);
+        ck_assert_str_eq(pgs_name(v[i]), "");
+        ck_assert_uint_eq(pgs_task_stack_bytes(v[i]), 0);
+    }
+    ck_assert_uint_eq(pgs__inject_calls(PGS_FP_MALLOC), mallocs);
+    pgs__inject_arm(1);
+    errno = 0;
+    pgs_task *t = pgs_create(core_return_arg, NULL);
+    long point = pgs__inject_arm_point();
+    pgs__inject_arm(0);
+    ck_assert_ptr_null(t);
+    ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_int_eq(point, PGS_FP_MALLOC);
+    ck_assert_uint_eq(core_stats().tasks, CORE_SPARES);
+    for (int i = 0; i < CORE_SPARES; i++) {
+        void *out = NULL;
+        ck_assert_int_eq(pgs_resume(v[i], NULL, &out), 0);
+        ck_assert_ptr_eq(out, V(100 + i));
+        ck_assert_int_eq(pgs_destroy(v[i]), 0);
+    }
+    ck_assert_int_eq(pgs_thread_fini(), 0);
+}
+END_TEST
+
+/*
  * ENOMEM from pgs_resume: the first resume of a task on a fresh thread
  * needs an extent, pages and a mapping; make the nth of those calls fail.
  * The task is left as it was, and the next resume works.
@@ -313,5 +371,6 @@ void core_add_setup(Suite *s)
     tcase_add_test(tc, create_notices_handler_replaced_later);
     tcase_add_test(tc, init_enomem_address_space);
     tcase_add_test(tc, create_enomem_descriptor);
+    tcase_add_test(tc, create_reuses_descriptors);
     tcase_add_loop_test(tc, resume_enomem_injected, 1, 6);
 }
