@@ -169,6 +169,7 @@ struct pgs_thread {
                                   frame and the headroom below, in pages */
 
     size_t copy_max;           /* live bytes up to which eviction copies */
+    int avx2;                  /* the CPU has AVX2 (for the scratch clear) */
 
     /* The alternate signal stack and the switch stack (one mapping). */
     char *stacks;

@@ -170,6 +170,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
     th->nregions = cfg->regions ? cfg->regions : PGS_DEFAULT_REGIONS;
     th->cap_bytes = cfg->max_stack_bytes;
     th->copy_max = PGS_COPY_MAX;
+    th->avx2 = __builtin_cpu_supports("avx2");
     /* A signal handler without SA_ONSTACK pushes its frame below rsp; if
      * that memory is not mapped the kernel cannot deliver the signal. */
     long sigstk = sysconf(_SC_SIGSTKSZ);

@@ -10,6 +10,7 @@
 #include "config.h"
 #include <stdio.h>
 #include "core_util.h"
+#include "internal.h"
 #include "memcheck.h"
 
 #define V(x) ((void *)(uintptr_t)(x))
@@ -242,9 +243,137 @@ START_TEST(deeper_sees_zeroes_many)
 }
 END_TEST
 
+/*
+ * The scratch clear reads a region up from the bottom for the lowest byte
+ * anyone left there and clears only from that byte up: a single byte left
+ * anywhere below a task must be found.  Task A leaves one nonzero byte at
+ * a depth swept through the signal headroom and past it (a step of 97
+ * bytes meets every offset in a block of the scan), then finishes or
+ * waits; B, new in the same region, must see only zeroes below it.
+ */
+static CORE_NOINLINE void leave_byte(size_t below)
+{
+    volatile unsigned char buf[below + 16];
+    buf[0] = 0x5a; /* its lowest byte; the rest is never written */
+    (void)buf;
+}
+
+static void *fn_leave_byte(void *arg)
+{
+    const size_t *below = arg;
+    leave_byte(below[0]);
+    if (below[1])
+        pgs_yield(V(0xa1));
+    return V(0xa3);
+}
+
+START_TEST(stray_byte_cleared)
+{
+    struct pgs_config cfg = { .regions = 1 };
+    ck_assert_int_eq(pgs_thread_init(&cfg), 0);
+    for (size_t below = 0; below < (24 << 10); below += 97) {
+        size_t arg[2] = { below, (size_t)_i };
+        void *out = NULL;
+        pgs_task *a = pgs_create(fn_leave_byte, arg);
+        ck_assert_int_eq(pgs_resume(a, NULL, &out), 0);
+        ck_assert_ptr_eq(out, V(_i ? 0xa1 : 0xa3));
+        pgs_task *b = pgs_create(fn_zero_check, V(32 << 10));
+        ck_assert_int_eq(pgs_resume(b, NULL, &out), 0);
+        ck_assert_ptr_eq(out, V(1));
+        ck_assert_int_eq(pgs_destroy(b), 0);
+        if (_i) {
+            ck_assert_int_eq(pgs_resume(a, NULL, &out), 0);
+            ck_assert_ptr_eq(out, V(0xa3));
+        }
+        ck_assert_int_eq(pgs_destroy(a), 0);
+    }
+}
+END_TEST
+
+/*
+ * The same just below a copied task's stack pointer, where the clear ends
+ * (on no particular boundary): B waits, saved by copying; A, new in its
+ * region, leaves one byte `k` bytes below where B's stack pointer will be;
+ * B is shown again and reads below its stack pointer: zeroes only.  B
+ * waits some way down from the function that reads, so that the reader's
+ * own frame stays well above B's old stack pointer.
+ */
+static CORE_NOINLINE void byte_at(char *at)
+{
+    char *here = __builtin_frame_address(0);
+    size_t n = (size_t)(here - at) + 256;
+    volatile char buf[n];
+    ck_assert(at >= (char *)buf && at < (char *)buf + n);
+    buf[at - (char *)buf] = 0x5a;
+    (void)buf;
+}
+
+static void *fn_byte_at(void *arg)
+{
+    byte_at(arg);
+    return NULL;
+}
+
+static CORE_NOINLINE void wait_down(size_t n)
+{
+    volatile char pad[n];
+    pad[0] = 1;
+    pgs_yield(NULL);
+    /* pad lives on (so the yield is no tail call), and nothing is called
+     * here: the bytes below B's stack pointer must stay as shown. */
+    __asm__ volatile("" : : "r"(pad) : "memory");
+}
+
+#pragma GCC diagnostic push
+#pragma GCC diagnostic ignored "-Wmaybe-uninitialized"
+static CORE_NOINLINE void zeroes_below(const char *sp, size_t len,
+                                       size_t room)
+{
+    volatile char buf[room];
+    const char *lo = sp - len;
+    ck_assert(lo >= (char *)buf && sp <= (char *)buf + room);
+    VALGRIND_MAKE_MEM_DEFINED((void *)lo, len);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(buf[lo + i - (char *)buf] == 0,
+                      "byte %zu below the stack pointer it was shown at "
+                      "is %#x", len - i, (unsigned)(unsigned char)
+                      buf[lo + i - (char *)buf]);
+}
+#pragma GCC diagnostic pop
+
+static void *fn_wait_check(void *arg)
+{
+    wait_down((size_t)(uintptr_t)arg);
+    zeroes_below(pgs_self()->sp, 512, 8 << 10);
+    return V(2);
+}
+
+START_TEST(below_copied_sp_cleared)
+{
+    struct pgs_config cfg = { .regions = 1 };
+    ck_assert_int_eq(pgs_thread_init(&cfg), 0);
+    for (size_t k = 1; k <= 300; k++) {
+        void *out = NULL;
+        /* B's stack pointer at every 16-byte offset in a block. */
+        pgs_task *b = pgs_create(fn_wait_check, V(1024 + 16 * (k % 8)));
+        ck_assert_int_eq(pgs_resume(b, NULL, NULL), 0);
+        char *sp = b->sp;
+        pgs_task *a = pgs_create(fn_byte_at, sp - k);
+        ck_assert_int_eq(pgs_resume(a, NULL, NULL), 0);
+        ck_assert_int_eq(pgs_state(a), PGS_DONE);
+        ck_assert_int_eq(pgs_resume(b, NULL, &out), 0);
+        ck_assert_ptr_eq(out, V(2));
+        ck_assert_int_eq(pgs_destroy(a), 0);
+        ck_assert_int_eq(pgs_destroy(b), 0);
+    }
+}
+END_TEST
+
 void core_add_isolation(Suite *s)
 {
     TCase *tc = core_tcase(s, "isolation");
     tcase_add_loop_test(tc, deeper_sees_zeroes, 0, ISO_MODES * (int)NDEPTHS);
     tcase_add_loop_test(tc, deeper_sees_zeroes_many, 1, 5);
+    tcase_add_loop_test(tc, stray_byte_cleared, 0, 2);
+    tcase_add_test(tc, below_copied_sp_cleared);
 }
