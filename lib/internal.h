@@ -114,6 +114,8 @@ enum pgs_home {
     PGS_HOME_EXTENT            /* pages [0, pages) of its own extent */
 };
 
+/* pgs_create sets every field one by one (no memset): a new field must be
+ * set there too. */
 struct pgs_task {
     void *sp;                  /* saved stack pointer; NULL before the first run */
     struct pgs_thread *th;     /* owner; NULL once the owning thread has exited */
