@@ -297,6 +297,10 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     }
     if (pgs__unhome(th, t) != 0)
         return -1;
+    /* The next task created takes its place: where a task was, the region
+     * may be free of occupants and its scratch still in the cache, and
+     * the tasks stay spread as they were. */
+    th->next_region = t->region;
     if (t->state == PGS_CREATED)
         th->unstarted--;
     pgs__task_unlink(th, t);

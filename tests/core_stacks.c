@@ -289,6 +289,58 @@ START_TEST(switch_at_mapped_bottom)
 }
 END_TEST
 
+/*
+ * Which region a new task gets: the tasks of a thread are spread over its
+ * regions in turn, and a task created after a destroy takes the destroyed
+ * task's place (that region may be free, its scratch still in the cache).
+ * A task's region shows in its stack addresses: the same function entered
+ * first thing in a task has its locals at the same address in the same
+ * region, and in no other.
+ */
+static CORE_NOINLINE void *where(void *arg)
+{
+    volatile char here = 0;
+    (void)arg;
+    for (;;)
+        pgs_yield((void *)&here);
+    return NULL;
+}
+
+static void *place(pgs_task *t)
+{
+    void *at = NULL;
+    ck_assert_int_eq(pgs_resume(t, NULL, &at), 0);
+    ck_assert_ptr_nonnull(at);
+    return at;
+}
+
+START_TEST(new_task_takes_destroyed_place)
+{
+    enum { R = 4 };
+    init_regions(R);
+    pgs_task *t[R];
+    void *at[R];
+    for (int i = 0; i < R; i++) {
+        t[i] = pgs_create(where, NULL);
+        ck_assert_ptr_nonnull(t[i]);
+        at[i] = place(t[i]);
+        for (int j = 0; j < i; j++)
+            ck_assert_ptr_ne(at[i], at[j]); /* spread: one per region */
+    }
+    ck_assert_int_eq(pgs_destroy(t[1]), 0);
+    t[1] = pgs_create(where, NULL);
+    ck_assert_ptr_nonnull(t[1]);
+    ck_assert_ptr_eq(place(t[1]), at[1]);
+    /* And the turn goes on from there. */
+    pgs_task *next = pgs_create(where, NULL);
+    ck_assert_ptr_nonnull(next);
+    ck_assert_ptr_eq(place(next), at[2]);
+    ck_assert_int_eq(pgs_destroy(next), 0);
+    for (int i = 0; i < R; i++)
+        ck_assert_int_eq(pgs_destroy(t[i]), 0);
+}
+END_TEST
+
 void core_add_stacks(Suite *s)
 {
     int nregions = (int)(sizeof region_counts / sizeof region_counts[0]);
@@ -300,4 +352,5 @@ void core_add_stacks(Suite *s)
     tcase_add_loop_test(tc, deep_7mib_alternating, 0, 2);
     tcase_add_test(tc, faults_to_7mib);
     tcase_add_loop_test(tc, switch_at_mapped_bottom, 0, 3);
+    tcase_add_test(tc, new_task_takes_destroyed_place);
 }
