@@ -80,7 +80,7 @@ int pgs__handler_install(void)
 int pgs__handler_ours(void)
 {
     struct sigaction cur;
-    if (sigaction(SIGSEGV, NULL, &cur) != 0)
+    if (pgs__sigaction_get(SIGSEGV, &cur) != 0)
         return 0;
     return (cur.sa_flags & SA_SIGINFO) && cur.sa_sigaction == on_segv;
 }

@@ -47,6 +47,11 @@ const char *pgs__inject_site(void)
     return failed_site;
 }
 
+void pgs__inject_count(enum pgs_fail_point p)
+{
+    __atomic_add_fetch(&calls[p], 1, __ATOMIC_RELAXED);
+}
+
 unsigned long pgs__inject_calls(int point)
 {
     return point >= 0 && point < PGS_FP_COUNT ? calls[point] : 0;

@@ -25,6 +25,7 @@ enum pgs_fail_point {
     PGS_FP_MADVISE,
     PGS_FP_SIGALTSTACK,
     PGS_FP_SIGACTION,
+    PGS_FP_SIGMASK,             /* only counted (pgs__sigmask_get) */
     PGS_FP_MALLOC,
     PGS_FP_COUNT
 };
@@ -44,6 +45,9 @@ void pgs__inject_arm(long n);
 long pgs__inject_arm_point(void);
 const char *pgs__inject_site(void);
 unsigned long pgs__inject_calls(int point);
+/* Count a call through point p that is never made to fail. */
+void pgs__inject_count(enum pgs_fail_point p);
+#define PGS_COUNT(p) pgs__inject_count(p)
 #define PGS_INJECT(p, err_ret)                                              \
     do {                                                                    \
         int pgs_e_ = pgs__inject((p), site);                                \
@@ -54,6 +58,7 @@ unsigned long pgs__inject_calls(int point);
     } while (0)
 #else
 #define PGS_INJECT(p, err_ret) ((void)site)
+#define PGS_COUNT(p) ((void)0)
 #endif
 
 #define PGS_SYS static inline __attribute__((always_inline))
@@ -116,6 +121,23 @@ PGS_SYS int pgs__sys_sigaction(const char *site, int sig, const struct sigaction
     return sigaction(sig, sa, old);
 }
 
+/* Queries that cannot fail with these arguments: counted with the other
+ * system calls (the benchmark reports them), never made to fail. */
+PGS_SYS int pgs__sys_sigaction_get(const char *site, int sig,
+                               struct sigaction *cur)
+{
+    (void)site;
+    PGS_COUNT(PGS_FP_SIGACTION);
+    return sigaction(sig, NULL, cur);
+}
+
+PGS_SYS int pgs__sys_sigmask_get(const char *site, sigset_t *cur)
+{
+    (void)site;
+    PGS_COUNT(PGS_FP_SIGMASK);
+    return pthread_sigmask(SIG_BLOCK, NULL, cur);
+}
+
 PGS_SYS void *pgs__sys_malloc(const char *site, size_t n)
 {
     PGS_INJECT(PGS_FP_MALLOC, NULL);
@@ -137,6 +159,8 @@ PGS_SYS void *pgs__sys_realloc(const char *site, void *p, size_t n)
 #define pgs__madvise(...) pgs__sys_madvise(__func__, __VA_ARGS__)
 #define pgs__sigaltstack(...) pgs__sys_sigaltstack(__func__, __VA_ARGS__)
 #define pgs__sigaction(...) pgs__sys_sigaction(__func__, __VA_ARGS__)
+#define pgs__sigaction_get(...) pgs__sys_sigaction_get(__func__, __VA_ARGS__)
+#define pgs__sigmask_get(...) pgs__sys_sigmask_get(__func__, __VA_ARGS__)
 #define pgs__malloc(...) pgs__sys_malloc(__func__, __VA_ARGS__)
 #define pgs__realloc(...) pgs__sys_realloc(__func__, __VA_ARGS__)
 

@@ -117,7 +117,7 @@ static int config_check(const struct pgs_config *c)
 static int sigsegv_blocked(void)
 {
     sigset_t s;
-    return pthread_sigmask(SIG_BLOCK, NULL, &s) == 0 &&
+    return pgs__sigmask_get(&s) == 0 &&
            sigismember(&s, SIGSEGV) == 1;
 }
 

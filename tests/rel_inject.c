@@ -40,7 +40,8 @@ static const char *const point_names[PGS_FP_COUNT] = {
     [PGS_FP_FALLOCATE] = "fallocate", [PGS_FP_MMAP] = "mmap",
     [PGS_FP_MPROTECT] = "mprotect",   [PGS_FP_MUNMAP] = "munmap",
     [PGS_FP_MADVISE] = "madvise",     [PGS_FP_SIGALTSTACK] = "sigaltstack",
-    [PGS_FP_SIGACTION] = "sigaction", [PGS_FP_MALLOC] = "malloc",
+    [PGS_FP_SIGACTION] = "sigaction", [PGS_FP_SIGMASK] = "sigmask",
+    [PGS_FP_MALLOC] = "malloc",
 };
 
 const char *rel_point_name(long point)
