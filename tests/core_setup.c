@@ -16,6 +16,7 @@
 #include "core_util.h"
 #include "internal.h"
 #include "sys.h"
+#include "track.h"
 
 #define V(x) ((void *)(uintptr_t)(x))
 
@@ -255,11 +256,9 @@ START_TEST(init_enomem_address_space)
 }
 END_TEST
 
-/* ENOMEM from pgs_create: no memory for the descriptor (injected). */
-START_TEST(create_enomem_descriptor)
+/* pgs_create with the next malloc failing (injected) must say ENOMEM. */
+static void create_fails_without_malloc(void)
 {
-    pgs_task *keep = pgs_create(core_yield_forever, V(1));
-    ck_assert_ptr_nonnull(keep);
     pgs__inject_arm(1);
     errno = 0;
     pgs_task *t = pgs_create(core_return_arg, NULL);
@@ -268,6 +267,14 @@ START_TEST(create_enomem_descriptor)
     ck_assert_ptr_null(t);
     ck_assert_int_eq(errno, ENOMEM);
     ck_assert_int_eq(point, PGS_FP_MALLOC);
+}
+
+/* ENOMEM from pgs_create: no memory for the descriptor (injected). */
+START_TEST(create_enomem_descriptor)
+{
+    pgs_task *keep = pgs_create(core_yield_forever, V(1));
+    ck_assert_ptr_nonnull(keep);
+    create_fails_without_malloc();
     ck_assert_uint_eq(core_stats().tasks, 1);
     /* Nothing that existed before is lost. */
     void *out = NULL;
@@ -284,11 +291,7 @@ END_TEST
  * succeed with malloc failing; the descriptor they get is as good as new;
  * once the spares are used up, create fails with ENOMEM as before.
  */
-#if defined(__SANITIZE_ADDRESS__)
-#define CORE_SPARES 0
-#else
-#define CORE_SPARES 64
-#endif
+#define CORE_SPARES ((int)PGS_SPARE_TASKS)
 
 START_TEST(create_reuses_descriptors)
 {
@@ -316,14 +319,7 @@ START_TEST(create_reuses_descriptors)
         ck_assert_uint_eq(pgs_task_stack_bytes(v[i]), 0);
     }
     ck_assert_uint_eq(pgs__inject_calls(PGS_FP_MALLOC), mallocs);
-    pgs__inject_arm(1);
-    errno = 0;
-    pgs_task *t = pgs_create(core_return_arg, NULL);
-    long point = pgs__inject_arm_point();
-    pgs__inject_arm(0);
-    ck_assert_ptr_null(t);
-    ck_assert_int_eq(errno, ENOMEM);
-    ck_assert_int_eq(point, PGS_FP_MALLOC);
+    create_fails_without_malloc();
     ck_assert_uint_eq(core_stats().tasks, CORE_SPARES);
     for (int i = 0; i < CORE_SPARES; i++) {
         void *out = NULL;
