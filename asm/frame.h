@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The saved frame of a switched-out context, shared by the assembly switch
  * and the C code that builds a task's first frame.  One header, so the two

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The switch benchmark: what every model shares.  Compiled as C into
  * demos/bench_switch (pagedstack, copy-stack, pthread) and as C++ into

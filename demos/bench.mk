@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The switch benchmark: pagedstack next to a copy-stack runtime, pthreads
 # and Boost.Context fcontext.  demos/run_bench.sh runs it all and writes
 # demos/results/bench.{csv,md}; demos/bench-quick.test is its smoke run.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_boost: the Boost.Context fcontext model of the switch benchmark,
  * the reference every other model is a ratio to.  A separate program so

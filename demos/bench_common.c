@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The switch benchmark's shared half: the scenarios, the timing, the
  * isolation of every measurement in a child process, and the CSV rows.

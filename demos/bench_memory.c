@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The memory scenarios of the switch benchmark, pagedstack only.
  *

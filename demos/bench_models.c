@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pagedstack, copy-stack and pthread models of the switch benchmark.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The models demos/bench_switch measures itself: pagedstack, a copy-stack
  * runtime (libco share-stack / libaco style, on pgs__switch) and pthreads

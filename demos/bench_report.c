@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The switch benchmark's report: the tables, as aligned text or markdown,
  * and the project's goals, each with the figure that meets it or not.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * bench_switch: how much a task switch costs on pagedstack, next to a
  * copy-stack runtime, pthreads and Boost.Context fcontext, over the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * compare_memory: what a waiting task really costs, on pagedstack and on
  * the usual alternatives, measured from outside.

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Demo programs: what the library is for, measured.
 include $(srcdir)/demos/memory.mk
 include $(srcdir)/demos/bench.mk

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Model 6 of the memory comparison: Boost.Context's fcontext (the layer
  * under boost::context::fiber and Boost.Coroutine2) with a

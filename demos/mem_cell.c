@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The child side of the memory comparison: one cell, one process.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * One cell of the memory comparison (one model, one workload, one N), run
  * in a process of its own.  Each model supplies the few operations below;

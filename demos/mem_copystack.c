@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Model 5: copy-stack, as libco's share-stack mode and libaco do it.  Every
  * task runs on one shared 8 MiB stack (mmap, guard page below).  When a

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The parent side of the memory comparison: the models it knows, the
  * result of one cell as read back from the child, and the two jobs split

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Reading memory figures from procfs and the cgroup files.  Files are read
  * with open/read into a buffer on the caller's stack: no stdio, no malloc,

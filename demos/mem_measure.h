@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory as the system sees it, for the memory demos.  Every figure is read
  * from outside the library (procfs, the cgroup files), never from it, so

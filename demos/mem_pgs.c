@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Model 1: pagedstack, through its public API only.  Every task may use the
  * default 8 MiB; what it costs is what it touched.

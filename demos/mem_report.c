@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Writing the memory comparison's results: the markdown tables (stdout and
  * demos/results/memory.md), the CSV for gnuplot, and the facts about the

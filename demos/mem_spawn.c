@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Run one cell's child process and read back its RESULT line.  The parent
  * must survive whatever the child does: crash, hang, print nothing, or be

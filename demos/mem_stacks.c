@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Models 3 and 4: a separate stack per task, switched with pgs__switch.
  *

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The cell runner for the models built on the library's bare context switch
  * (pgs__switch, from the convenience library): separate mmap'd stacks,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Model 2: one POSIX thread per task, with the default stack size (the
  * RLIMIT_STACK soft limit, 8 MiB here, plus a guard page).  A waiting task

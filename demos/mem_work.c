@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The task body of the memory comparison.  Stack is used the way real code
  * uses it: a live buffer in the frame that waits (a request being parsed),

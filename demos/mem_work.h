@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The workloads of the memory comparison: what every task does with its
  * stack before it waits.  The same task body runs on every model; only the

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Memory demos.
 #
 # first_look: the README's first demo (100,000 tasks that may each use

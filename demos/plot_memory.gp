@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Chart of demos/results/memory.csv (written by demos/compare_memory):
 # memory per waiting task against the number of tasks, one panel per
 # workload, one line per model.  Run by demos/run_memory.sh:

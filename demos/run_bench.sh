@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The switch benchmark, in one command:
 #
 #   demos/run_bench.sh [--quick] [SCENARIO-PATTERN...]

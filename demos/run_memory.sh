@@ -1,4 +1,5 @@
 #!/bin/sh
+# SPDX-License-Identifier: MIT
 # The memory comparison, start to finish, in one command:
 #
 #   demos/run_memory.sh [extra compare_memory options]

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The copy of a task's live stack bytes that copy-stack runtimes make on
  * every switch, out of the shared stack and back into it.

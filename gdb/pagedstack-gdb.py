@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 """gdb commands for programs that use pagedstack.
 
 Suspended pagedstack tasks are invisible to gdb: their stacks are copied

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * pagedstack: coroutines on one demand-paged shared stack per thread.
  *

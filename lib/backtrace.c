@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Backtraces of suspended tasks.  A suspended task's stack may be copied
  * aside or unmapped, so neither a debugger nor backtrace(3) can see it.

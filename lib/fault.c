@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The SIGSEGV handler: grows the running task, reports overflow and
  * exhaustion, and passes every other fault on unchanged.

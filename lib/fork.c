@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork(): the child inherits the pool's memfd and every region's MAP_SHARED
  * mapping of it, so without care parent and child would write the same

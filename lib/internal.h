@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Internal state shared by the pieces of the library.  Nothing here is
  * part of the public API.

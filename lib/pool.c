@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The page pool: stack memory lives in one memfd per thread.  Every task
  * owns one extent of the file, stack_size bytes long, laid out like the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Regions: the shared stack areas tasks run in.  One PROT_NONE reservation
  * holds every region of a thread, each with an inaccessible guard zone

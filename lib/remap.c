@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Which task a region shows, and the work of changing it.  Everything here
  * runs on the switch stack (pgs__prepare is called by pgs__switch_via), or

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Diagnostics that are safe to produce inside the fault handler: messages
  * are built in a fixed buffer and written with one write(2); no stdio, no

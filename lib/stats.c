@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Figures: what the thread's tasks hold, and what the pool really holds. */
 #include "config.h"
 #include <string.h>

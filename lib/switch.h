@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The C side of the assembly context switch (asm/switch_x86_64.S). */
 #ifndef PGS_SWITCH_H
 #define PGS_SWITCH_H

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The fault injector of the test build: makes the Nth call through a
  * failure point (lib/sys.h) fail, and counts what it covered.  The

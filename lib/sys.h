@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Every system call and allocation that can fail goes through these
  * wrappers.  In the installed library they are plain calls.  In the test

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Tasks: creation, the resume/yield protocol, and the switch between them.
  *

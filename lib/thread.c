@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Per-thread setup and teardown: the regions, the pool, the alternate
  * signal stack (the fault handler runs there, because the faulting stack is

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Telling sanitizers and valgrind about stacks.  Every hook is empty in a
  * normal build; the switch code calls them without conditionals of its own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Running under valgrind: the state a SIGSEGV handler sees is not always
  * the state the hardware would report, and the stack fault handler

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # Manual pages: a page for every public function, and pagedstack(7) for the
 # design.  pgs_name.3, pgs_stats_print.3 and pgs_backtrace_print.3 are .so
 # links to the page that documents them together with a sibling.

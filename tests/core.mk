@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The core test suite: one Check program, one topic per file.  It links the
 # convenience library (internals visible, fault injection compiled in, and
 # disarmed unless a test arms it).

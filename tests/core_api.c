@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The API contract of include/pagedstack.h for tasks: the errno values of
  * pgs_create, pgs_resume, pgs_yield, pgs_destroy, pgs_state and pgs_stats,

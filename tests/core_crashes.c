@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Invariant 6, overflow and exhaustion are loud: the process dies by
  * SIGSEGV after one line on stderr that names the task and the limit.

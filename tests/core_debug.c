@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Debugging: pgs_backtrace of suspended tasks wherever their stacks are
  * (shown in the region, copied aside, or in their own unmapped pages),

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * White-box tests of lib/internal.h: the page arithmetic, the extent free
  * list, the pool's pages, the diagnostics formatter, where an evicted task

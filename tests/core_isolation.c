@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Invariant 1: a task that goes deeper than ever before sees zeroes, never
  * a neighbour's bytes.  Task A fills a deep stack buffer with 0xAA; then

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The core test suite of pagedstack: the API contract, stacks that stay
  * intact through thousands of switches, isolation between tasks, system

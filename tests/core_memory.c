@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Memory: the max_stack_bytes cap (pgs_create says ENOMEM, existing tasks
  * keep working), pgs_stats figures that agree with what the tasks touched,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A stack fault interrupts an instruction half done, and the handler
  * resumes it: the result must be exactly what it would have been without

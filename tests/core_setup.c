@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Thread setup and its errors: pgs_thread_init and pgs_thread_fini (EBUSY,
  * EINVAL for every out-of-range field, EPERM, ENOMEM), and the errors of

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Invariant 5 with a handler of the program's own: a SIGSEGV handler
  * installed before the library still receives its own faults (a PROT_NONE

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Stacks stay intact: thousands of tasks at varied depths switched in
  * scrambled order, tasks whose depth changes from one resume to the next,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Invariant 2: live stack is always mapped.  A system call never raises
  * SIGSEGV, so a read() into a stack buffer the task never touched would

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Threads: several threads run their own tasks at once; a task belongs to
  * the thread that created it (resume and destroy elsewhere say EPERM, the

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* Helpers shared by the core tests: see core_util.h. */
 #include "config.h"
 #include <errno.h>

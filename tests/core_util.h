@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Shared helpers of the core test suite (tests/check_core): patterns that a
  * task writes into its stack frames and checks later, a pseudo-random

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The gdb helper (gdb/pagedstack-gdb.py) against a small program.
 check_PROGRAMS += tests/gdb_target
 tests_gdb_target_SOURCES = tests/gdb_target.c

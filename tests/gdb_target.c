@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /* The program tests/gdb.test runs under gdb: three named tasks, one
  * suspended three calls deep, then a stop in gdb_stop_here(). */
 #include <pagedstack.h>

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The test suites.  Each is one Check program linked with the convenience
 # library (all internals visible, fault injection compiled in); each has its
 # own fragment so it can be built and read on its own.

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Some tests do on purpose what memcheck reports: read stack bytes nobody
  * wrote (they must be zero), read what was written below the stack

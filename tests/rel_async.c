@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The functions that only read (pgs_self, pgs_state, pgs_task_stack_bytes,
  * pgs_name) called from a signal handler that interrupts tasks at random

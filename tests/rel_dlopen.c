@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The library cannot be unloaded while its SIGSEGV handler is installed:
  * the shared object is linked -z nodelete, so dlclose leaves it mapped,

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * No descriptor the library opens survives exec: the page pool's memfd is
  * opened with MFD_CLOEXEC, in the thread that starts it and in the child

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * fork() with tasks around: from inside a task and from the thread's own
  * stack, while other tasks are suspended shallow (saved by copying), deep

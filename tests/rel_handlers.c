@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The library and the other SIGSEGV handlers of a program.
  *

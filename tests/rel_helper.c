@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Helper modes of the test program (`check_reliability --helper NAME`),
  * for tests that need a process of their own seen from outside: a shell's

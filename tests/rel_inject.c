@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Fault injection, SQLite style: for every operation in rel_inject_ops.c
  * and N = 1, 2, 3, ..., make the Nth failure-point call of the operation

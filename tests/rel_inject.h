@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The fault-injection loops: what one operation under test looks like.
  *

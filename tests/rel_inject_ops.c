@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * The operations of the fault-injection loops, as the child process runs
  * them: setup (disarmed), the armed operation, and recovery, in which

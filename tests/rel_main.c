@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/check_reliability: the reliability suite's runner.
  *

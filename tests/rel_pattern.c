@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Pattern tasks: tasks whose every stack frame holds words that can be
  * recomputed, so that any byte of a stack that changed behind the task's

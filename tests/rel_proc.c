@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Running a piece of a test in a child process, and looking at what it
  * left behind: its wait status, its stdout and stderr, and (for the

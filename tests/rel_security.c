@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * No task can read another task's stack bytes.  With one region, all tasks
  * run at the same addresses on the same pages: task A fills part of its

@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A SIGSEGV that some process sent (kill, raise, tgkill, sigqueue) is never
  * a page fault, even when it is sent from inside a task and its siginfo

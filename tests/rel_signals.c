@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * Signals from neighbours: a profiler's SIGPROF at a high rate, SIGALRM,
  * and a handler that needs 64 KiB of stack, none of them on an alternate

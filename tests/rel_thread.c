@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * A thread that exits with live tasks releases its regions, its pool and
  * its signal stacks: /proc/self/maps and /proc/self/fd are as they were

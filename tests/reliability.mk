@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # The reliability suite (issue 3): fault injection, signals, other SIGSEGV
 # handlers, fork, exec, thread exit, dlclose, stack secrecy.  Linked with
 # the convenience library (fault injection compiled in); the dlopen test

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # How every test runs in a sanitizer build (./configure --enable-asan or
 # --enable-tsan).  The library owns SIGSEGV: stack growth is a SIGSEGV,
 # and the tests check that every other fault kills the process by SIGSEGV

@@ -1,3 +1,4 @@
+# SPDX-License-Identifier: MIT
 # make check-valgrind: both Check suites under memcheck.  Every test runs
 # in a child of its own, and valgrind follows the children: an error or a
 # leak makes the child exit with 99, which fails that test.  Timeouts are

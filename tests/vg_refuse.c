@@ -1,3 +1,4 @@
+/* SPDX-License-Identifier: MIT */
 /*
  * tests/vg_refuse: run by make check-valgrind under valgrind *without*
  * --vex-iropt-register-updates=allregs-at-mem-access.  There the library
