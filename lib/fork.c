@@ -46,7 +46,7 @@ static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
         if (n > 0)
             done += (size_t)n;
     }
-    t->buflen = (uint32_t)live;
+    t->buflen = live;
     if (pgs__extent_trim(th, t->slot, t->pages, 0) == 0)
         pgs__slot_put(th, t->slot);
     /* else the extent's pages leak until the thread exits; never reused */

@@ -81,7 +81,8 @@
  * pages never touched cost nothing. */
 #define PGS_SWITCH_STACK_SIZE ((size_t)1 << 20)
 /* The memfd's size: file space is free until touched, so every possible
- * task extent fits (64 TiB = 8M extents of 8 MiB). */
+ * task extent fits (64 TiB = 8M extents of 8 MiB), unless RLIMIT_FSIZE
+ * says less (pool.c). */
 #define PGS_POOL_FILE_SIZE ((off_t)1 << 46)
 
 #define pgs_fast(x) __builtin_expect(!!(x), 1)
@@ -135,8 +136,8 @@ struct pgs_task {
     /* The saved live stack of an evicted shallow task (home COPY): buflen
      * bytes that belong at [top - buflen, top); bufcap allocated. */
     char *buf;
-    uint32_t buflen;
-    uint32_t bufcap;
+    size_t buflen;
+    size_t bufcap;
     pgs_task *prev, *next;     /* the owning thread's live tasks */
 #if defined(__SANITIZE_THREAD__)
     void *fiber;               /* its TSan fiber (track.h) */
@@ -160,6 +161,7 @@ struct pgs_thread {
 
     /* Page pool. */
     int fd;
+    off_t pool_size;           /* the memfd's size: whole extents */
     size_t slots_used;         /* extents ever handed out */
     size_t *free_slots;        /* extents given back, all holes */
     size_t nfree;
@@ -224,6 +226,14 @@ struct pgs_thread {
  * and the general-dynamic model may call malloc on first access. */
 extern __thread struct pgs_thread *pgs__tls
     __attribute__((tls_model("initial-exec")));
+
+/* a + b, or SIZE_MAX if that does not fit: limits near SIZE_MAX (a cap
+ * of SIZE_MAX) must not wrap to small ones. */
+static inline size_t pgs__sat_add(size_t a, size_t b)
+{
+    size_t s;
+    return __builtin_add_overflow(a, b, &s) ? (size_t)-1 : s;
+}
 
 static inline size_t pgs__round_up(size_t n, size_t to)
 {

@@ -131,7 +131,7 @@ int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap)
         return -1;
     th->copy_bytes = th->copy_bytes - t->bufcap + cap;
     t->buf = b;
-    t->bufcap = (uint32_t)cap;
+    t->bufcap = cap;
     return 0;
 }
 
@@ -146,14 +146,14 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     size_t cap = pgs__round_up(live, 16);
     if (cap > t->bufcap || cap * 2 < t->bufcap) {
         if (th->cap_bytes && cap > t->bufcap &&
-            pgs__held_bytes(th) + (cap - t->bufcap) >
-                pgs__limit(th, 0) + allow)
+            pgs__sat_add(pgs__held_bytes(th), cap - t->bufcap) >
+                pgs__sat_add(pgs__limit(th, 0), allow))
             return -1;
         if (pgs__copy_buffer(th, t, cap) != 0)
             return -1;
     }
     memcpy(t->buf, t->sp, live);
-    t->buflen = (uint32_t)live;
+    t->buflen = live;
     t->home = PGS_HOME_COPY;
     return 0;
 }
@@ -242,7 +242,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
      * place, so the switch may count on it. */
     size_t limit = pgs__limit(th, 0);
     if (th->cap_bytes)
-        limit += t->bufcap;
+        limit = pgs__sat_add(limit, t->bufcap);
     if (want > have &&
         pgs__extent_grow(th, r->slot, have, want, limit, &over_cap) != 0)
         goto fail_slot;
