@@ -116,6 +116,11 @@ enum pgs_home {
     PGS_HOME_EXTENT            /* pages [0, pages) of its own extent */
 };
 
+/* The state of a destroyed task's descriptor kept for reuse: pgs_destroy
+ * and pgs_resume of it say EINVAL (any other use is undefined, as after
+ * free). */
+#define PGS_STATE_SPARE 4
+
 /* pgs_create sets every field one by one (no memset): a new field must be
  * set there too. */
 struct pgs_task {

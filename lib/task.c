@@ -91,6 +91,7 @@ static void task_free(struct pgs_thread *th, pgs_task *t)
 {
 #if PGS_SPARE_TASKS
     if (th->nspare < PGS_SPARE_TASKS) {
+        t->state = PGS_STATE_SPARE;
         t->next = th->spare;
         th->spare = t;
         th->nspare++;
@@ -180,7 +181,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
 
 PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
 {
-    if (!t) {
+    if (!t || t->state == PGS_STATE_SPARE) {
         errno = EINVAL;
         return -1;
     }
@@ -278,7 +279,7 @@ PGS_EXPORT int pgs_state(const pgs_task *t)
 
 PGS_EXPORT int pgs_destroy(pgs_task *t)
 {
-    if (!t) {
+    if (!t || t->state == PGS_STATE_SPARE) { /* NULL, or destroyed already */
         errno = EINVAL;
         return -1;
     }

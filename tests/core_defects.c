@@ -215,6 +215,45 @@ START_TEST(copy_buffer_above_4gib)
 }
 END_TEST
 
+/* ---- 10: destroying twice ------------------------------------------- */
+
+/* A descriptor kept for reuse is marked: destroying or resuming it again
+ * says EINVAL, and the next two creates get two descriptors.  (Under
+ * AddressSanitizer descriptors are freed at once, and the second destroy
+ * is its report: nothing to test here.) */
+START_TEST(destroy_twice)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    /* Destroyed when created, suspended, done. */
+    for (int state = 0; state < 3; state++) {
+        pgs_task *t = pgs_create(state == 2 ? core_return_arg
+                                            : core_yield_forever, NULL);
+        ck_assert_ptr_nonnull(t);
+        if (state >= 1)
+            ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+        ck_assert_int_eq(pgs_state(t), state == 0   ? PGS_CREATED
+                                       : state == 1 ? PGS_SUSPENDED
+                                                    : PGS_DONE);
+        ck_assert_int_eq(pgs_destroy(t), 0);
+        errno = 0;
+        ck_assert_int_eq(pgs_destroy(t), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        errno = 0;
+        ck_assert_int_eq(pgs_resume(t, NULL, NULL), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        pgs_task *a = pgs_create(core_return_arg, NULL);
+        pgs_task *b = pgs_create(core_return_arg, NULL);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_ptr_ne(a, b);
+        ck_assert_int_eq(pgs_destroy(a), 0);
+        ck_assert_int_eq(pgs_destroy(b), 0);
+    }
+    ck_assert_uint_eq(core_stats().tasks, 0);
+#endif
+}
+END_TEST
+
 void core_add_defects(Suite *s)
 {
     TCase *tc = core_tcase(s, "defects");
@@ -223,4 +262,5 @@ void core_add_defects(Suite *s)
     tcase_add_test(tc, cap_too_small_for_one_task);
     tcase_add_test(tc, cap_size_max_switches);
     tcase_add_test(tc, copy_buffer_above_4gib);
+    tcase_add_test(tc, destroy_twice);
 }
