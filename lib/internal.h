@@ -256,6 +256,14 @@ static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
     return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) / PGS_PAGE;
 }
 
+/* Whether a task's saved stack pointer is in its region r.  It is not if
+ * the task yielded while running on a stack of its own (swapcontext to
+ * another stack): then every page it has mapped may be live. */
+static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
+{
+    return (const char *)sp >= r->base && (const char *)sp < r->top;
+}
+
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
                                                 const pgs_task *t)
 {

@@ -249,8 +249,10 @@ PGS_EXPORT void *pgs_yield(void *out)
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    int trim = r->mapped > pgs__cover(r, here - th->headroom) + PGS_TRIM_SLACK;
+    char *here = __builtin_frame_address(0);
+    int trim = pgs__sp_in(r, here) &&
+               r->mapped > pgs__cover(r, (uintptr_t)here - th->headroom) +
+                               PGS_TRIM_SLACK;
     /* The value handed back to this context when it is resumed is the in
      * of that pgs_resume: our return value (tail calls again). */
     if (pgs_fast(!trim && shows(th, to))) {
