@@ -273,6 +273,13 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
     return (const char *)sp >= r->base && (const char *)sp < r->top;
 }
 
+/* A task's state is read from any thread (pgs_state): the owner stores it
+ * atomically (relaxed: a plain store on x86-64). */
+static inline void pgs__set_state(pgs_task *t, int state)
+{
+    __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
                                                 const pgs_task *t)
 {

@@ -408,7 +408,7 @@ struct pgs_jump pgs__prepare(void *arg)
             int e = errno;
             th->current = from; /* first: see pgs_yield */
             __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            to->state = th->sw_was;
+            pgs__set_state(to, th->sw_was);
             if (from && pgs__region_of(th, from)->occupant != from &&
                 show(th, pgs__region_of(th, from), from) != 0)
                 die_switch(from, to);

@@ -8,6 +8,7 @@
 #include "config.h"
 #include <errno.h>
 #include <pthread.h>
+#include <sched.h>
 #include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
@@ -538,6 +539,73 @@ START_TEST(fork_releases_other_threads)
 }
 END_TEST
 
+/* ---- 9: reading a task from another thread -------------------------- */
+
+static pgs_task *watched;
+static int watch_stop;
+
+/* Reads what the header allows from any thread, as fast as it can. */
+static void *watcher(void *arg)
+{
+    long *reads = arg;
+    while (!__atomic_load_n(&watch_stop, __ATOMIC_ACQUIRE)) {
+        pgs_task *t = __atomic_load_n(&watched, __ATOMIC_ACQUIRE);
+        int st = pgs_state(t);
+        ck_assert_int_ge(st, PGS_CREATED);
+        ck_assert_int_le(st, PGS_DONE);
+        ck_assert_uint_eq(pgs_task_stack_bytes(t), 0); /* not its task */
+        (*reads)++;
+    }
+    return NULL;
+}
+
+/* The owner: its task takes turns with another of its region (so its
+ * stack moves), then the thread exits with the task alive, freeing its
+ * regions while the watcher reads on. */
+static void *owner(void *arg)
+{
+    pgs_task *t = arg;
+    struct pgs_config c = { .regions = 1 };
+    ck_assert_int_eq(pgs_thread_init(&c), 0);
+    t = pgs_create(core_yield_forever, NULL);
+    pgs_task *other = pgs_create(core_yield_forever, NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_ptr_nonnull(other);
+    __atomic_store_n(&watched, t, __ATOMIC_RELEASE);
+    for (int i = 0; i < 2000; i++) {
+        ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+        ck_assert_int_eq(pgs_resume(other, NULL, NULL), 0);
+    }
+    ck_assert_int_eq(pgs_destroy(other), 0);
+    return t;
+}
+
+/* pgs_state from any thread is no data race (ThreadSanitizer's build is
+ * the judge); pgs_task_stack_bytes elsewhere than on the owner says 0 and
+ * reads nothing its owner's exit frees (AddressSanitizer's build). */
+START_TEST(read_from_other_thread)
+{
+    pgs_task *first = pgs_create(core_return_arg, NULL); /* something to */
+    ck_assert_ptr_nonnull(first);                         /* watch first */
+    watched = first;
+    long reads = 0;
+    pthread_t w, o;
+    ck_assert_int_eq(pthread_create(&w, NULL, watcher, &reads), 0);
+    ck_assert_int_eq(pthread_create(&o, NULL, owner, NULL), 0);
+    void *t;
+    ck_assert_int_eq(pthread_join(o, &t), 0);
+    /* The owner has exited: the watcher goes on reading the orphan. */
+    for (int i = 0; i < 1000; i++)
+        sched_yield();
+    __atomic_store_n(&watch_stop, 1, __ATOMIC_RELEASE);
+    ck_assert_int_eq(pthread_join(w, NULL), 0);
+    ck_assert_int_gt(reads, 0);
+    ck_assert_int_eq(pgs_state(t), PGS_SUSPENDED);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+    ck_assert_int_eq(pgs_destroy(first), 0);
+}
+END_TEST
+
 void core_add_defects(Suite *s)
 {
     TCase *tc = core_tcase(s, "defects");
@@ -550,4 +618,5 @@ void core_add_defects(Suite *s)
     tcase_add_loop_test(tc, yield_on_own_stack, 0, 4);
     tcase_add_loop_test(tc, overflow_by_huge_frame, 0, 2);
     tcase_add_test(tc, fork_releases_other_threads);
+    tcase_add_test(tc, read_from_other_thread);
 }
