@@ -105,6 +105,10 @@ struct pgs_region {
     pgs_task *occupant;
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+    /* Pages from the top that code running here may have poisoned in
+     * AddressSanitizer's shadow since its last reset (track.h): at least
+     * as many as were ever mapped since. */
+    size_t shadow;
     unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
 
@@ -278,6 +282,15 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
 static inline void pgs__set_state(pgs_task *t, int state)
 {
     __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
+/* r maps `pages` pages from now on, fewer than before: the shadow of the
+ * pages it drops is reset with the rest when it next changes hands. */
+static inline void pgs__region_lower(struct pgs_region *r, size_t pages)
+{
+    if (r->mapped > r->shadow)
+        r->shadow = r->mapped;
+    r->mapped = pages;
 }
 
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,

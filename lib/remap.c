@@ -76,7 +76,7 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
         pgs__extent_grow(th, r->slot, keep, r->mapped, (size_t)-1, &over_cap);
         return;
     }
-    r->mapped = keep;
+    pgs__region_lower(r, keep);
 }
 
 /*
@@ -184,7 +184,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
         pgs__extent_trim(th, o->slot, o->pages, keep) == 0)
         o->pages = keep;
     r->slot = PGS_NO_SLOT;
-    r->mapped = 0;
+    pgs__region_lower(r, 0);
 }
 
 /* Make r show t (t is not its occupant, and r has none now).  `*shown` is
@@ -207,7 +207,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
                 return -1;
             pgs__slot_put(th, r->slot);
             r->slot = PGS_NO_SLOT;
-            r->mapped = 0;
+            pgs__region_lower(r, 0);
         }
         if (want < t->pages)
             want = t->pages;

@@ -4,6 +4,7 @@
 # own fragment so it can be built and read on its own.
 include $(srcdir)/tests/sanitizers.mk
 include $(srcdir)/tests/gdb.mk
+include $(srcdir)/tests/asan_user.mk
 include $(srcdir)/tests/step.mk
 
 if HAVE_CHECK
