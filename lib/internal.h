@@ -122,6 +122,11 @@ enum pgs_home {
     PGS_HOME_EXTENT            /* pages [0, pages) of its own extent */
 };
 
+/* The state of a destroyed task's descriptor kept for reuse: pgs_destroy
+ * and pgs_resume of it say EINVAL (any other use is undefined, as after
+ * free). */
+#define PGS_STATE_SPARE 4
+
 /* pgs_create sets every field one by one (no memset): a new field must be
  * set there too. */
 struct pgs_task {
@@ -256,6 +261,14 @@ static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
     if (a >= top)
         return 0;
     return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) / PGS_PAGE;
+}
+
+/* Whether a task's saved stack pointer is in its region r.  It is not if
+ * the task yielded while running on a stack of its own (swapcontext to
+ * another stack): then every page it has mapped may be live. */
+static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
+{
+    return (const char *)sp >= r->base && (const char *)sp < r->top;
 }
 
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,

@@ -164,9 +164,12 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
                   size_t allow)
 {
     uintptr_t sp = (uintptr_t)o->sp;
-    size_t keep = pgs__cover(r, sp - th->headroom);
+    /* A task that waits on a stack of its own keeps all it has mapped:
+     * where in the region its live frames end, nothing here can tell. */
+    int in = pgs__sp_in(r, o->sp);
+    size_t keep = in ? pgs__cover(r, sp - th->headroom) : r->mapped;
     r->occupant = NULL;
-    if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
+    if (in && (size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o, allow) == 0) {
         region_trim(th, r, keep, PGS_SCRATCH_SLACK);
         return;
@@ -193,7 +196,9 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 {
     int over_cap;
     uintptr_t sp = entry_sp(r, t);
-    size_t want = pgs__cover(r, sp - th->headroom);
+    /* Off the region (see evict), t needs the pages it brings. */
+    size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
+                                            : 0;
 
     if (t->home == PGS_HOME_EXTENT) {
         /* t brings its own pages.  The region's scratch goes back. */
@@ -223,7 +228,8 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         t->slot = PGS_NO_SLOT;
         t->pages = 0;
         pgs_track_region_reset(r);
-        pgs__region_populate(th, r, sp);
+        if (pgs__sp_in(r, (void *)sp))
+            pgs__region_populate(th, r, sp);
         return 0;
     }
 
@@ -387,8 +393,10 @@ struct pgs_jump pgs__prepare(void *arg)
         /* A yield: if the task waits far shallower than it has been,
          * give back what lies below its stack pointer. */
         struct pgs_region *fr = pgs__region_of(th, from);
-        region_trim(th, fr, pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
-                    PGS_TRIM_SLACK);
+        if (pgs__sp_in(fr, from->sp))
+            region_trim(th, fr,
+                        pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
+                        PGS_TRIM_SLACK);
     }
     if (to) {
         struct pgs_region *r = pgs__region_of(th, to);

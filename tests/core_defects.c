@@ -10,7 +10,9 @@
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
+#include <sys/mman.h>
 #include <sys/resource.h>
+#include <ucontext.h>
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core_util.h"
@@ -215,6 +217,161 @@ START_TEST(copy_buffer_above_4gib)
 }
 END_TEST
 
+/* ---- 10: destroying twice ------------------------------------------- */
+
+/* A descriptor kept for reuse is marked: destroying or resuming it again
+ * says EINVAL, and the next two creates get two descriptors.  (Under
+ * AddressSanitizer descriptors are freed at once, and the second destroy
+ * is its report: nothing to test here.) */
+START_TEST(destroy_twice)
+{
+#if !defined(__SANITIZE_ADDRESS__)
+    /* Destroyed when created, suspended, done. */
+    for (int state = 0; state < 3; state++) {
+        pgs_task *t = pgs_create(state == 2 ? core_return_arg
+                                            : core_yield_forever, NULL);
+        ck_assert_ptr_nonnull(t);
+        if (state >= 1)
+            ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+        ck_assert_int_eq(pgs_state(t), state == 0   ? PGS_CREATED
+                                       : state == 1 ? PGS_SUSPENDED
+                                                    : PGS_DONE);
+        ck_assert_int_eq(pgs_destroy(t), 0);
+        errno = 0;
+        ck_assert_int_eq(pgs_destroy(t), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        errno = 0;
+        ck_assert_int_eq(pgs_resume(t, NULL, NULL), -1);
+        ck_assert_int_eq(errno, EINVAL);
+        pgs_task *a = pgs_create(core_return_arg, NULL);
+        pgs_task *b = pgs_create(core_return_arg, NULL);
+        ck_assert_ptr_nonnull(a);
+        ck_assert_ptr_nonnull(b);
+        ck_assert_ptr_ne(a, b);
+        ck_assert_int_eq(pgs_destroy(a), 0);
+        ck_assert_int_eq(pgs_destroy(b), 0);
+    }
+    ck_assert_uint_eq(core_stats().tasks, 0);
+#endif
+}
+END_TEST
+
+/* ---- 6: yielding while on a stack of the task's own ----------------- */
+
+#ifndef MAP_FIXED_NOREPLACE
+#define MAP_FIXED_NOREPLACE 0x100000
+#endif
+
+#define OWN_STACK (256 << 10)
+
+/* A task that, from deep in its region, moves to a stack of its own with
+ * swapcontext and yields there, then comes back and checks its frames. */
+struct wander {
+    struct dive d;          /* its frames in the region */
+    char *stack;            /* the stack it moves to */
+    ucontext_t in_region, away;
+    long away_bad;
+};
+
+static struct wander *W;
+
+static void away_fn(void)
+{
+    uint64_t w[FRAME_WORDS];
+    core_fill(w, FRAME_WORDS, 0xabcdef);
+    for (int i = 0; i < 3; i++)
+        pgs_yield(NULL);
+    if (core_check(w, FRAME_WORDS, 0xabcdef) >= 0)
+        W->away_bad++;
+    swapcontext(&W->away, &W->in_region);
+}
+
+static CORE_NOINLINE void wander_down(struct wander *m, size_t left,
+                                      unsigned level)
+{
+    uint64_t w[FRAME_WORDS];
+    core_fill(w, FRAME_WORDS, m->d.seed + level);
+    if (left > sizeof w) {
+        wander_down(m, left - sizeof w, level + 1);
+    } else {
+        ck_assert_int_eq(getcontext(&m->away), 0);
+        m->away.uc_stack.ss_sp = m->stack;
+        m->away.uc_stack.ss_size = OWN_STACK;
+        m->away.uc_link = NULL;
+        makecontext(&m->away, away_fn, 0);
+        ck_assert_int_eq(swapcontext(&m->in_region, &m->away), 0);
+    }
+    if (core_check(w, FRAME_WORDS, m->d.seed + level) >= 0)
+        m->d.bad++;
+}
+
+static void *wander_fn(void *arg)
+{
+    struct wander *m = arg;
+    wander_down(m, m->d.depth, 0);
+    return NULL;
+}
+
+/* Map a stack of OWN_STACK bytes 64 MiB above or below [lo, hi). */
+static char *stack_near(char *lo, char *hi, int above)
+{
+    for (size_t away = (size_t)64 << 20; away < ((size_t)1 << 34);
+         away *= 2) {
+        char *at = above ? hi + away : lo - away - OWN_STACK;
+        char *p = mmap(at, OWN_STACK, PROT_READ | PROT_WRITE,
+                       MAP_PRIVATE | MAP_ANONYMOUS | MAP_FIXED_NOREPLACE, -1,
+                       0);
+        if (p == at)
+            return p;
+        if (p != MAP_FAILED)
+            munmap(p, OWN_STACK);
+    }
+    ck_abort_msg("no room for a stack %s the regions",
+                 above ? "above" : "below");
+    return NULL;
+}
+
+/* Layouts: the stack above or below the regions, the task's frames in
+ * the region shallow (saved by copying if they were all) or deep.  While
+ * it waits, other tasks of its region run and go deep. */
+START_TEST(yield_on_own_stack)
+{
+    int above = _i & 1, deep = _i & 2;
+    struct pgs_config c = { .regions = 1 };
+    ck_assert_int_eq(pgs_thread_init(&c), 0);
+    struct pgs_thread *th = pgs__tls;
+    static struct wander m;
+    memset(&m, 0, sizeof m);
+    W = &m;
+    m.stack = stack_near(th->reserve, th->reserve + th->reserve_len, above);
+    m.d.depth = deep ? 600 << 10 : 8 << 10;
+    m.d.seed = 77;
+    pgs_task *t = pgs_create(wander_fn, &m);
+    ck_assert_ptr_nonnull(t);
+    struct dive other;
+    pgs_task *o = NULL;
+    for (int i = 0; i < 4; i++) {
+        ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+        if (i == 3)
+            break;
+        ck_assert_int_eq(pgs_state(t), PGS_SUSPENDED);
+        /* It holds what it had mapped (growth doubles), not the region. */
+        ck_assert_uint_le(pgs_task_stack_bytes(t),
+                          2 * m.d.depth + (256 << 10));
+        /* Another task takes the region, deep then shallow. */
+        if (o)
+            dive_end(o, &other);
+        o = dive_start(&other, i == 1 ? 8 << 10 : 700 << 10, 50u + (unsigned)i);
+    }
+    ck_assert_int_eq(pgs_state(t), PGS_DONE);
+    ck_assert_int_eq(m.d.bad, 0);
+    ck_assert_int_eq(m.away_bad, 0);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+    dive_end(o, &other);
+    munmap(m.stack, OWN_STACK);
+}
+END_TEST
+
 void core_add_defects(Suite *s)
 {
     TCase *tc = core_tcase(s, "defects");
@@ -223,4 +380,6 @@ void core_add_defects(Suite *s)
     tcase_add_test(tc, cap_too_small_for_one_task);
     tcase_add_test(tc, cap_size_max_switches);
     tcase_add_test(tc, copy_buffer_above_4gib);
+    tcase_add_test(tc, destroy_twice);
+    tcase_add_loop_test(tc, yield_on_own_stack, 0, 4);
 }
