@@ -39,7 +39,9 @@
 #define PGS_MAX_REGIONS 1024u
 #define PGS_MIN_STACK ((size_t)64 << 10)
 #define PGS_MAX_STACK ((size_t)64 << 30)
-/* Inaccessible space below every region: a fault there is an overflow. */
+/* Inaccessible space below every region, at least: a fault there is an
+ * overflow.  The guard is as large as the region if that is larger
+ * (region.c). */
 #define PGS_GUARD ((size_t)1 << 20)
 /* Bytes below rsp that the ABI lets a function use without moving rsp. */
 #define PGS_REDZONE ((size_t)128)
@@ -165,6 +167,7 @@ struct pgs_thread {
     size_t headroom;           /* bytes kept mapped below a running task's rsp */
 
     /* Regions: one reservation holding every region and its guard. */
+    size_t guard;              /* inaccessible bytes below each region */
     char *reserve;
     size_t reserve_len;
     struct pgs_region *regions;

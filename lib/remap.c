@@ -474,6 +474,14 @@ int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
     int rc = show(th, r, t);
     th->remaps = remaps;
     t->peak_pages = peak;
+    if (rc != 0) {
+        /* show() may have evicted `before` (the caller itself, if it runs
+         * in this region) before t failed to map: it must show again
+         * before anyone runs on it. */
+        int e = errno;
+        pgs__show_again(th, t, *before);
+        errno = e;
+    }
     return rc;
 }
 

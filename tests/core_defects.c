@@ -372,6 +372,77 @@ START_TEST(yield_on_own_stack)
 }
 END_TEST
 
+/* ---- 5: a frame larger than the guard ------------------------------- */
+
+/*
+ * One frame, not probed page by page (code built without
+ * -fstack-clash-protection), that goes `past` bytes below the bottom of
+ * the task's region: the stack pointer moves there and the frame's first
+ * store is at it.
+ */
+static CORE_NOINLINE void huge_frame(size_t past)
+{
+    struct pgs_thread *th = pgs__tls;
+    char *to = pgs__region_of(th, th->current)->base - past;
+    __asm__ volatile("mov %%rsp, %%rcx\n\t"
+                     "mov %0, %%rsp\n\t"
+                     "movq $0x5a5a5a5a, (%%rsp)\n\t"
+                     "mov %%rcx, %%rsp"
+                     :
+                     : "r"(to)
+                     : "rcx", "memory");
+}
+
+static void *huge_fn(void *arg)
+{
+    huge_frame((size_t)arg);
+    return NULL;
+}
+
+/* The child: tasks in both regions, a secret high in region 0; the task
+ * in region _i overflows by a frame 1 MiB + 256 bytes past its region
+ * (beyond the old fixed guard). */
+static void overflow_child(void *arg)
+{
+    int in = (int)(intptr_t)arg;
+    struct pgs_config c = { .regions = 2 };
+    if (pgs_thread_init(&c) != 0)
+        _exit(2);
+    struct dive d[2];
+    pgs_task *t[2];
+    for (int i = 0; i < 2; i++) {
+        d[i] = (struct dive){ .depth = 2 << 10, .seed = 300u + (unsigned)i };
+        t[i] = pgs_create(dive_fn, &d[i]); /* regions 0 and 1 */
+        if (!t[i] || pgs_resume(t[i], NULL, NULL) != 0)
+            _exit(3);
+    }
+    if (in == 1 && !pgs_create(core_return_arg, NULL)) /* takes region 0 */
+        _exit(7);
+    pgs_task *big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
+    if (!big || big->region != (unsigned)in)
+        _exit(8);
+    pgs_set_name(big, "huge");
+    if (!big || pgs_resume(big, NULL, NULL) != 0)
+        _exit(4);
+    /* The frame went nowhere that reports it. */
+    for (int i = 0; i < 2; i++)
+        if (pgs_resume(t[i], STOP, NULL) != 0 || d[i].bad)
+            _exit(5);
+    _exit(6);
+}
+
+START_TEST(overflow_by_huge_frame)
+{
+    if (RUNNING_ON_VALGRIND)
+        return; /* valgrind takes a jump of the stack pointer for a switch */
+    struct core_child ch;
+    core_run_child(overflow_child, (void *)(intptr_t)_i, &ch);
+    ck_assert_msg(core_child_segv(&ch) &&
+                      strstr(ch.err, "stack overflow in task \"huge\""),
+                  "region %d: status %#x, stderr: %s", _i, ch.status, ch.err);
+}
+END_TEST
+
 void core_add_defects(Suite *s)
 {
     TCase *tc = core_tcase(s, "defects");
@@ -382,4 +453,5 @@ void core_add_defects(Suite *s)
     tcase_add_test(tc, copy_buffer_above_4gib);
     tcase_add_test(tc, destroy_twice);
     tcase_add_loop_test(tc, yield_on_own_stack, 0, 4);
+    tcase_add_loop_test(tc, overflow_by_huge_frame, 0, 2);
 }

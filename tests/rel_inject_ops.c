@@ -468,10 +468,10 @@ static void recover_trim(int rc, int err)
 
 static int bt_k;
 
-static void setup_backtrace(void)
+/* libunwind keeps a pipe and a cache mapping from its first unwind on:
+ * let it have them before counting. */
+static void warm_unwind(void)
 {
-    /* libunwind keeps a pipe and a cache mapping from its first unwind
-     * on: let it have them before counting. */
     void *ips[8];
     init_thread(1);
     int w = add(16 * REL_KIB, "warm-up");
@@ -480,10 +480,35 @@ static void setup_backtrace(void)
     finish(w);
     need(pgs_thread_fini() == 0, "pgs_thread_fini");
     rel_snap_take(&C.base);
+}
+
+static void setup_backtrace(void)
+{
+    warm_unwind();
     init_thread(1);
     bt_k = add(600 * REL_KIB, "traced"); /* will take its extent */
     start(bt_k);
     start(add(100 * REL_KIB, "resident"));
+}
+
+/* The backtrace taken from inside a task of the same region: the caller
+ * leaves the region for a moment and must come back intact. */
+static void backtrace_hook(struct rel_pat *p)
+{
+    void *ips[64];
+    int n = pgs_backtrace(C.t[inner_k], ips, 64);
+    p->hook_result = n > 0 ? 0 : n == 0 ? -EINVAL : -errno;
+}
+
+static void setup_backtrace_inside(void)
+{
+    warm_unwind();
+    init_thread(1);
+    inner_k = add(600 * REL_KIB, "traced"); /* will take its extent */
+    start(inner_k);
+    outer_k = add(100 * REL_KIB, "caller");
+    C.pat[outer_k].hook = backtrace_hook;
+    start(outer_k);
 }
 
 static int run_backtrace(void)
@@ -903,6 +928,10 @@ const struct inj_op rel_inj_ops[] = {
       1, { ENOMEM }, setup_trim, run_trim, recover_trim, 0, 0 },
     { "backtrace", "pgs_backtrace of a 600 KiB task evicted to its extent",
       1, { ENOMEM }, setup_backtrace, run_backtrace, recover_plain, 0, 0 },
+    { "backtrace-inside", "a task takes the backtrace of a 600 KiB task of "
+      "its region",
+      1, { ENOMEM }, setup_backtrace_inside, run_switch_nested, recover_plain,
+      0, 0 },
     { "destroy", "pgs_destroy: resident 700 KiB, extent, copied, never run",
       0, { ENOMEM }, setup_destroy, run_destroy, recover_plain, 0, 0 },
     { "thread", "a pthread inits, creates and runs tasks, exits with them",
