@@ -229,6 +229,12 @@ struct pgs_thread {
     pgs_task *spare;
     unsigned nspare;
 
+    /* Every initialised thread of the process (fork.c), so that a forked
+     * child can release the regions and pools of the threads it lacks. */
+    struct pgs_thread *all_prev, *all_next;
+    int linked;
+    int forked_away;           /* in a forked child: a thread left behind */
+
     /* Figures and bookkeeping. */
     uint64_t creates;
     size_t tasks;
@@ -347,6 +353,8 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
 
 /* fork.c */
 int pgs__fork_hooks_install(void);
+void pgs__fork_link(struct pgs_thread *th);
+void pgs__fork_unlink(struct pgs_thread *th);
 
 /* task.c: the thread's list of live tasks, and its spare descriptors. */
 void pgs__task_unlink(struct pgs_thread *th, pgs_task *t);

@@ -285,6 +285,10 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
         return -1;
     }
     struct pgs_thread *th = t->th;
+    if (th && th->forked_away) { /* a thread a fork left behind */
+        free(t->buf);
+        th = NULL;
+    }
     if (!th) { /* its thread has exited and took the pages with it */
         pgs_track_task_destroy(t);
         free(t);

@@ -95,6 +95,7 @@ static void thread_release(struct pgs_thread *th)
 {
     if (pgs__tls == th)
         pgs__tls = NULL;
+    pgs__fork_unlink(th);
     pgs_track_thread_fini(th);
     pgs__spare_release(th);
     pgs__regions_release(th);
@@ -218,6 +219,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
         return -1;
     }
     pgs_track_thread_init(th);
+    pgs__fork_link(th);
     pgs__tls = th;
     return 0;
 }
