@@ -11,6 +11,13 @@
  * shown.  The benchmark's own array of task pointers (8 MB) is included
  * and said apart.
  *
+ * memory-100k-1k: 100,000 tasks waiting at 1 KiB of live stack, measured
+ * as the goal is set: the growth of the memory cgroup's charge (which
+ * counts the pool's pages whether they are mapped or not, the page tables
+ * and the kernel's own structures), per task; the process's own figure
+ * (RssAnon + pool_bytes) and the kernel mappings the tasks added
+ * (/proc/self/maps lines) beside it.
+ *
  * shallow-after-deep: a task goes 1 MiB deep, comes back and waits shallow;
  * then another task runs in the same region (regions = 1).  What the first
  * task holds (pgs_task_stack_bytes) should be a few pages, not 1 MiB.
@@ -21,24 +28,7 @@
 #include <string.h>
 #include "pagedstack.h"
 #include "bench_models.h"
-
-/* A field of /proc/meminfo, in bytes (-1 if absent). */
-static double meminfo(const char *field)
-{
-    FILE *f = fopen("/proc/meminfo", "r");
-    char line[256];
-    size_t n = strlen(field);
-    double v = -1;
-    if (!f)
-        return -1;
-    while (fgets(line, sizeof line, f))
-        if (strncmp(line, field, n) == 0 && line[n] == ':') {
-            v = atof(line + n + 1) * 1024;
-            break;
-        }
-    fclose(f);
-    return v;
-}
+#include "mem_measure.h"
 
 /* A field of /proc/self/status, in bytes (-1 if absent). */
 static double self_status(const char *field)
@@ -69,7 +59,7 @@ static void *waiter(void *arg)
 static void million_child(void *p, struct bench_result *r)
 {
     const struct bench_scen *s = p;
-    struct bench_task bt = { s->depth, 0, 0 };
+    struct bench_task bt = { .depth = s->depth };
     pgs_task **t = calloc(s->n, sizeof *t);
     if (!t || pgs_thread_init(NULL) != 0) {
         snprintf(r->note, sizeof r->note, "setup failed: %s", strerror(errno));
@@ -79,7 +69,8 @@ static void million_child(void *p, struct bench_result *r)
     struct pgs_stats st0;
     pgs_stats(&st0);
     double anon0 = self_status("RssAnon");
-    double avail0 = meminfo("MemAvailable"), shmem0 = meminfo("Shmem");
+    struct mem_snap m0, m1;
+    mem_snap_take(&m0);
     double t0 = bench_now_ns();
     for (size_t i = 0; i < s->n; i++) {
         if (!(t[i] = pgs_create(waiter, &bt)) ||
@@ -91,7 +82,7 @@ static void million_child(void *p, struct bench_result *r)
         }
     }
     double secs = (bench_now_ns() - t0) / 1e9;
-    double avail1 = meminfo("MemAvailable"), shmem1 = meminfo("Shmem");
+    mem_snap_take(&m1);
     double anon1 = self_status("RssAnon");
     struct pgs_stats st;
     pgs_stats(&st);
@@ -103,7 +94,7 @@ static void million_child(void *p, struct bench_result *r)
     double held = 0;
     for (size_t i = 0; i < s->n; i++)
         held += (double)pgs_task_stack_bytes(t[i]);
-    double drop = avail0 - avail1;
+    double drop = (double)(m0.avail - m1.avail);
     r->ok = 1;
     r->bytes = own;
     r->ns = secs * 1e9 / (double)s->n; /* to create and first run one */
@@ -115,7 +106,7 @@ static void million_child(void *p, struct bench_result *r)
              s->n, (anon1 - anon0) / 1048576.0, harness / 1048576.0,
              st.pool_bytes / 1048576.0, own / (double)s->n, drop / 1048576.0,
              st.stack_bytes / 1048576.0, held / (double)s->n,
-             (shmem1 - shmem0) / 1048576.0, secs);
+             (double)(m1.shmem - m0.shmem) / 1048576.0, secs);
 
     /* The process exits with its tasks: destroying a million is not the
      * point here. */
@@ -124,6 +115,69 @@ static void million_child(void *p, struct bench_result *r)
 void bench_pgs_million(const struct bench_scen *s, struct bench_result *r)
 {
     bench_isolated(million_child, (void *)s, r);
+}
+
+/* Kernel mappings of this process: lines of /proc/self/maps. */
+static long mappings(void)
+{
+    FILE *f = fopen("/proc/self/maps", "r");
+    long n = 0;
+    int c;
+    if (!f)
+        return -1;
+    while ((c = getc(f)) != EOF)
+        n += c == '\n';
+    fclose(f);
+    return n;
+}
+
+static void memory_child(void *p, struct bench_result *r)
+{
+    const struct bench_scen *s = p;
+    struct bench_task bt = { .depth = s->depth };
+    pgs_task **t = calloc(s->n, sizeof *t);
+    if (!t || pgs_thread_init(NULL) != 0) {
+        snprintf(r->note, sizeof r->note, "setup failed: %s", strerror(errno));
+        return;
+    }
+    /* The array of task pointers is the benchmark's, not the tasks':
+     * touch it before the first reading. */
+    memset(t, 0, s->n * sizeof *t);
+    struct pgs_stats st0, st;
+    struct mem_snap m0, m1;
+    pgs_stats(&st0);
+    long maps0 = mappings();
+    double anon0 = self_status("RssAnon");
+    mem_snap_take(&m0);
+    for (size_t i = 0; i < s->n; i++)
+        if (!(t[i] = pgs_create(waiter, &bt)) ||
+            pgs_resume(t[i], NULL, NULL) != 0) {
+            snprintf(r->note, sizeof r->note, "LIBRARY ERROR: task %zu: %s",
+                     i, strerror(errno));
+            return;
+        }
+    mem_snap_take(&m1);
+    double anon1 = self_status("RssAnon");
+    long maps1 = mappings();
+    pgs_stats(&st);
+    double n = (double)s->n;
+    double own = anon1 - anon0 + (double)st.pool_bytes - (double)st0.pool_bytes;
+    const char *by = m0.cgroup >= 0 ? "memory cgroup" : "MemTotal - MemAvailable";
+    double all = m0.cgroup >= 0 ? (double)(m1.cgroup - m0.cgroup)
+                                : (double)(m1.used - m0.used);
+    r->ok = 1;
+    r->bytes = all / n;
+    r->live = (double)(maps1 - maps0); /* kept for the goals table */
+    snprintf(r->note, sizeof r->note,
+             "%zu tasks at %zu B: %s +%.0f B per task; this process "
+             "RssAnon + pool_bytes +%.0f B per task; Shmem %+.0f B per task; "
+             "kernel mappings %+ld", s->n, s->depth, by, all / n, own / n,
+             (double)(m1.shmem - m0.shmem) / n, maps1 - maps0);
+}
+
+void bench_pgs_memory(const struct bench_scen *s, struct bench_result *r)
+{
+    bench_isolated(memory_child, (void *)s, r);
 }
 
 static __attribute__((noinline)) void go_deep(size_t bytes)
@@ -148,8 +202,8 @@ static void *deep_then_shallow(void *arg)
 static void shallow_child(void *p, struct bench_result *r)
 {
     const struct bench_scen *s = p;
-    struct pgs_config cfg = { 0, s->regions, 0 };
-    struct bench_task bt = { 128, 0, 0 };
+    struct pgs_config cfg = { .regions = s->regions };
+    struct bench_task bt = { .depth = 128 };
     size_t depth = s->depth;
     if (pgs_thread_init(&cfg) != 0) {
         snprintf(r->note, sizeof r->note, "pgs_thread_init: %s",
