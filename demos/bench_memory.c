@@ -56,67 +56,6 @@ static void *waiter(void *arg)
     return NULL;
 }
 
-static void million_child(void *p, struct bench_result *r)
-{
-    const struct bench_scen *s = p;
-    struct bench_task bt = { .depth = s->depth };
-    pgs_task **t = calloc(s->n, sizeof *t);
-    if (!t || pgs_thread_init(NULL) != 0) {
-        snprintf(r->note, sizeof r->note, "setup failed: %s", strerror(errno));
-        return;
-    }
-    double harness = (double)s->n * sizeof *t;
-    struct pgs_stats st0;
-    pgs_stats(&st0);
-    double anon0 = self_status("RssAnon");
-    struct mem_snap m0, m1;
-    mem_snap_take(&m0);
-    double t0 = bench_now_ns();
-    for (size_t i = 0; i < s->n; i++) {
-        if (!(t[i] = pgs_create(waiter, &bt)) ||
-            pgs_resume(t[i], NULL, NULL) != 0) {
-            snprintf(r->note, sizeof r->note,
-                     "LIBRARY ERROR: task %zu: %s", i, strerror(errno));
-            fprintf(stderr, "bench: million: %s\n", r->note);
-            return;
-        }
-    }
-    double secs = (bench_now_ns() - t0) / 1e9;
-    mem_snap_take(&m1);
-    double anon1 = self_status("RssAnon");
-    struct pgs_stats st;
-    pgs_stats(&st);
-    /* What this process holds for the tasks: its anonymous memory (the
-     * descriptors, the saved copies, the harness's array) plus every page
-     * of the pool, mapped or not.  Unlike MemAvailable, other processes
-     * cannot disturb it. */
-    double own = anon1 - anon0 + (double)st.pool_bytes - (double)st0.pool_bytes;
-    double held = 0;
-    for (size_t i = 0; i < s->n; i++)
-        held += (double)pgs_task_stack_bytes(t[i]);
-    double drop = (double)(m0.avail - m1.avail);
-    r->ok = 1;
-    r->bytes = own;
-    r->ns = secs * 1e9 / (double)s->n; /* to create and first run one */
-    snprintf(r->note, sizeof r->note,
-             "%zu tasks: this process RssAnon +%.0f MiB (harness %.0f MiB of "
-             "it) + pool_bytes %.1f MiB = %.0f B per task; MemAvailable drop "
-             "%.0f MiB (system-wide); pgs stack_bytes %.0f MiB, %.0f B per "
-             "task; Shmem %+.1f MiB; created and run in %.1f s",
-             s->n, (anon1 - anon0) / 1048576.0, harness / 1048576.0,
-             st.pool_bytes / 1048576.0, own / (double)s->n, drop / 1048576.0,
-             st.stack_bytes / 1048576.0, held / (double)s->n,
-             (double)(m1.shmem - m0.shmem) / 1048576.0, secs);
-
-    /* The process exits with its tasks: destroying a million is not the
-     * point here. */
-}
-
-void bench_pgs_million(const struct bench_scen *s, struct bench_result *r)
-{
-    bench_isolated(million_child, (void *)s, r);
-}
-
 /* Kernel mappings of this process: lines of /proc/self/maps. */
 static long mappings(void)
 {
@@ -131,48 +70,109 @@ static long mappings(void)
     return n;
 }
 
+/* n tasks started and waiting, with readings of memory before and after. */
+struct waiters {
+    pgs_task **t;
+    struct pgs_stats st0, st1;
+    struct mem_snap m0, m1;
+    double anon0, anon1; /* this process's RssAnon */
+    long maps0, maps1;   /* its kernel mappings */
+    double secs;         /* to create and first run them all */
+};
+
+/* Create s->n tasks and run each down to s->depth, where it waits.  The
+ * array of task pointers is the benchmark's, not the tasks': it is touched
+ * before the first reading.  The process exits with its tasks: destroying
+ * them is not the point here.  Returns 0, or -1 with r->note set. */
+static int waiters_start(const struct bench_scen *s, struct waiters *w,
+                         struct bench_result *r)
+{
+    static struct bench_task bt;
+    bt = (struct bench_task){ .depth = s->depth };
+    if (!(w->t = calloc(s->n, sizeof *w->t)) || pgs_thread_init(NULL) != 0) {
+        snprintf(r->note, sizeof r->note, "setup failed: %s", strerror(errno));
+        return -1;
+    }
+    memset(w->t, 0, s->n * sizeof *w->t);
+    pgs_stats(&w->st0);
+    w->maps0 = mappings();
+    w->anon0 = self_status("RssAnon");
+    mem_snap_take(&w->m0);
+    double t0 = bench_now_ns();
+    for (size_t i = 0; i < s->n; i++)
+        if (!(w->t[i] = pgs_create(waiter, &bt)) ||
+            pgs_resume(w->t[i], NULL, NULL) != 0) {
+            snprintf(r->note, sizeof r->note, "LIBRARY ERROR: task %zu: %s",
+                     i, strerror(errno));
+            fprintf(stderr, "bench: %s: %s\n", s->name, r->note);
+            return -1;
+        }
+    w->secs = (bench_now_ns() - t0) / 1e9;
+    mem_snap_take(&w->m1);
+    w->anon1 = self_status("RssAnon");
+    w->maps1 = mappings();
+    pgs_stats(&w->st1);
+    return 0;
+}
+
+/* What this process holds for the tasks: its anonymous memory (the
+ * descriptors, the saved copies) plus every page of the pool, mapped or
+ * not.  Unlike MemAvailable, other processes cannot disturb it. */
+static double waiters_own(const struct waiters *w)
+{
+    return w->anon1 - w->anon0 + (double)w->st1.pool_bytes -
+           (double)w->st0.pool_bytes;
+}
+
+static void million_child(void *p, struct bench_result *r)
+{
+    const struct bench_scen *s = p;
+    struct waiters w;
+    if (waiters_start(s, &w, r) != 0)
+        return;
+    double own = waiters_own(&w), held = 0, n = (double)s->n;
+    for (size_t i = 0; i < s->n; i++)
+        held += (double)pgs_task_stack_bytes(w.t[i]);
+    r->ok = 1;
+    r->bytes = own;
+    r->ns = w.secs * 1e9 / n; /* to create and first run one */
+    snprintf(r->note, sizeof r->note,
+             "%zu tasks: this process RssAnon +%.0f MiB + pool_bytes %.1f "
+             "MiB = %.0f B per task; MemAvailable drop %.0f MiB "
+             "(system-wide); pgs stack_bytes %.0f MiB, %.0f B per task; "
+             "Shmem %+.1f MiB; created and run in %.1f s",
+             s->n, (w.anon1 - w.anon0) / 1048576.0,
+             w.st1.pool_bytes / 1048576.0, own / n,
+             (double)(w.m0.avail - w.m1.avail) / 1048576.0,
+             w.st1.stack_bytes / 1048576.0, held / n,
+             (double)(w.m1.shmem - w.m0.shmem) / 1048576.0, w.secs);
+}
+
+void bench_pgs_million(const struct bench_scen *s, struct bench_result *r)
+{
+    bench_isolated(million_child, (void *)s, r);
+}
+
 static void memory_child(void *p, struct bench_result *r)
 {
     const struct bench_scen *s = p;
-    struct bench_task bt = { .depth = s->depth };
-    pgs_task **t = calloc(s->n, sizeof *t);
-    if (!t || pgs_thread_init(NULL) != 0) {
-        snprintf(r->note, sizeof r->note, "setup failed: %s", strerror(errno));
+    struct waiters w;
+    if (waiters_start(s, &w, r) != 0)
         return;
-    }
-    /* The array of task pointers is the benchmark's, not the tasks':
-     * touch it before the first reading. */
-    memset(t, 0, s->n * sizeof *t);
-    struct pgs_stats st0, st;
-    struct mem_snap m0, m1;
-    pgs_stats(&st0);
-    long maps0 = mappings();
-    double anon0 = self_status("RssAnon");
-    mem_snap_take(&m0);
-    for (size_t i = 0; i < s->n; i++)
-        if (!(t[i] = pgs_create(waiter, &bt)) ||
-            pgs_resume(t[i], NULL, NULL) != 0) {
-            snprintf(r->note, sizeof r->note, "LIBRARY ERROR: task %zu: %s",
-                     i, strerror(errno));
-            return;
-        }
-    mem_snap_take(&m1);
-    double anon1 = self_status("RssAnon");
-    long maps1 = mappings();
-    pgs_stats(&st);
     double n = (double)s->n;
-    double own = anon1 - anon0 + (double)st.pool_bytes - (double)st0.pool_bytes;
-    const char *by = m0.cgroup >= 0 ? "memory cgroup" : "MemTotal - MemAvailable";
-    double all = m0.cgroup >= 0 ? (double)(m1.cgroup - m0.cgroup)
-                                : (double)(m1.used - m0.used);
+    const char *by = w.m0.cgroup >= 0 ? "memory cgroup"
+                                      : "MemTotal - MemAvailable";
+    double all = w.m0.cgroup >= 0 ? (double)(w.m1.cgroup - w.m0.cgroup)
+                                  : (double)(w.m1.used - w.m0.used);
     r->ok = 1;
     r->bytes = all / n;
-    r->live = (double)(maps1 - maps0); /* kept for the goals table */
+    r->live = (double)(w.maps1 - w.maps0); /* kept for the goals table */
     snprintf(r->note, sizeof r->note,
              "%zu tasks at %zu B: %s +%.0f B per task; this process "
              "RssAnon + pool_bytes +%.0f B per task; Shmem %+.0f B per task; "
-             "kernel mappings %+ld", s->n, s->depth, by, all / n, own / n,
-             (double)(m1.shmem - m0.shmem) / n, maps1 - maps0);
+             "kernel mappings %+ld", s->n, s->depth, by, all / n,
+             waiters_own(&w) / n, (double)(w.m1.shmem - w.m0.shmem) / n,
+             w.maps1 - w.maps0);
 }
 
 void bench_pgs_memory(const struct bench_scen *s, struct bench_result *r)

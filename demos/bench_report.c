@@ -440,7 +440,7 @@ static void memory(FILE *f, int md)
             "structures; the median of 3 runs). "
             "million: a million tasks waiting at ~700 B of live stack; the "
             "figure is what the process holds for them: its anonymous "
-            "memory (descriptors, saved copies, malloc overhead, the "
+            "memory (descriptors, saved copies, malloc overhead; not the "
             "benchmark's 8 MB array of task pointers) plus the whole pool "
             "(pool_bytes, mapped or not); the MemAvailable drop says the "
             "same from the system's side when nothing else runs. "

@@ -250,13 +250,15 @@ static void combine(struct bench_result *v, int n, struct bench_result *out)
 }
 
 /* Memory and the one-off checks are measured once (memory: three times);
- * times in bench_timing.rounds rounds. */
+ * times in bench_timing.rounds rounds, at most three where every round
+ * pages in a quarter of a gigabyte or more per model (100 x 4 MiB). */
 static int rounds_of(const struct bench_scen *s)
 {
+    int few = bench_timing.rounds < 3 ? bench_timing.rounds : 3;
     if (s->kind == BK_SHALLOW || s->kind == BK_MILLION)
         return 1;
-    if (s->kind == BK_MEMORY)
-        return bench_timing.rounds < 3 ? bench_timing.rounds : 3;
+    if (s->kind == BK_MEMORY || (double)s->n * (double)s->depth >= 256e6)
+        return few;
     return bench_timing.rounds;
 }
 
