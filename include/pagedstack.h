@@ -67,9 +67,18 @@ struct pgs_config {
     /* Maximum stack of every task, which is also the size of each of the
      * thread's shared regions.  Rounded up to whole pages.  0 = 8 MiB. */
     size_t stack_size;
-    /* Shared regions per thread.  A task stays in the region it was first
-     * placed in for its whole life; tasks in different regions switch
-     * without remapping.  0 = the library's default. */
+    /* Regions per thread (at most 1024): a cache of resident tasks.  A new
+     * task takes a region of its own while one is free, and keeps it for
+     * life (until it finishes or is destroyed); a switch to a task with a
+     * region of its own is a plain register switch, never a copy or a
+     * remap.  The tasks created while every region is taken share region
+     * 0, where shallow tasks take turns by copying their live bytes and
+     * deep ones by remapping their pages.  Each region costs address space
+     * (its size plus a guard below it) and, while its task lives, one
+     * kernel mapping and the pages the task keeps mapped: its live stack
+     * and the signal headroom below it (about 16 KiB for a shallow task).
+     * 0 = 128, fewer if the address space is limited (RLIMIT_AS).  1 =
+     * every task in one region (strict isolation, see the README). */
     unsigned regions;
     /* Cap on the stack memory all of this thread's tasks may hold together
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack

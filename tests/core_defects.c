@@ -402,9 +402,10 @@ static void *huge_fn(void *arg)
     return NULL;
 }
 
-/* The child: tasks in both regions, a secret high in region 0; the task
- * in region _i overflows by a frame 1 MiB + 256 bytes past its region
- * (beyond the old fixed guard). */
+/* The child: tasks that keep a secret high in region 0 (and in region 1
+ * when the task that overflows is in region 0); the task in region _i
+ * overflows by a frame 1 MiB + 256 bytes past its region (beyond the old
+ * fixed guard). */
 static void overflow_child(void *arg)
 {
     int in = (int)(intptr_t)arg;
@@ -413,15 +414,18 @@ static void overflow_child(void *arg)
         _exit(2);
     struct dive d[2];
     pgs_task *t[2];
+    /* The first task takes region 1, the ones after it share region 0. */
+    pgs_task *big = NULL;
+    if (in == 1)
+        big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
     for (int i = 0; i < 2; i++) {
         d[i] = (struct dive){ .depth = 2 << 10, .seed = 300u + (unsigned)i };
-        t[i] = pgs_create(dive_fn, &d[i]); /* regions 0 and 1 */
+        t[i] = pgs_create(dive_fn, &d[i]);
         if (!t[i] || pgs_resume(t[i], NULL, NULL) != 0)
             _exit(3);
     }
-    if (in == 1 && !pgs_create(core_return_arg, NULL)) /* takes region 0 */
-        _exit(7);
-    pgs_task *big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
+    if (in == 0)
+        big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
     if (!big || big->region != (unsigned)in)
         _exit(8);
     pgs_set_name(big, "huge");
