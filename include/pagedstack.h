@@ -1,17 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pagedstack: coroutines on a few demand-paged shared stack regions per
- * thread.
+ * pagedstack: coroutines on demand-paged stack regions that a thread's
+ * tasks share.
  *
- * The tasks of a thread run inside a few shared stack regions of the thread
- * (4 regions of 8 MiB by default); every task of a region runs at the same
- * addresses and may use all of it.  Physical pages exist only where a task
- * really touched its stack: the first touch of a page raises a SIGSEGV that
- * the library handles on the thread's alternate signal stack by giving the
- * running task more pages.  A switch to a task whose region still shows it
- * changes only registers; when a region must show another task, a shallow
- * task's live bytes are copied aside (and the incoming task's copied in),
- * and a deep task's pages are remapped with one mmap, whatever its depth.
+ * Every thread that runs tasks reserves stack regions (128 of 8 MiB by
+ * default), and a task may use all of its region.  The regions are a cache
+ * of resident tasks: a new task takes a free region of its own while there
+ * is one, and a switch to it changes only registers; the tasks created
+ * while every region is taken share region 0, at the same addresses.
+ * Physical pages exist only where a task really touched its stack: the
+ * first touch of a page raises a SIGSEGV that the library handles on the
+ * thread's alternate signal stack by giving the running task more pages.
+ * When region 0 must show another task, a shallow task's live bytes are
+ * copied aside (and the incoming task's copied in), and a deep task's pages
+ * are remapped with one mmap, whatever its depth.
  *
  * THE ONE RULE: a pointer to a variable on a task's stack is meaningless to
  * every other task, and to the thread's own code outside that task.  All
@@ -73,10 +75,18 @@ struct pgs_config {
      * thread's shared regions.  Rounded up to whole pages.  0 = 8 MiB;
      * otherwise from 64 KiB to 64 GiB (outside that, EINVAL). */
     size_t stack_size;
-    /* Shared regions per thread.  A task stays in the region it was first
-     * placed in for its whole life; tasks in different regions switch
-     * without remapping.  0 = the library's default, 4 in this version;
-     * at most 1024 (more is EINVAL). */
+    /* Regions per thread (at most 1024): a cache of resident tasks.  A new
+     * task takes a region of its own while one is free, and keeps it for
+     * life (until it finishes or is destroyed); a switch to a task with a
+     * region of its own is a plain register switch, never a copy or a
+     * remap.  The tasks created while every region is taken share region
+     * 0, where shallow tasks take turns by copying their live bytes and
+     * deep ones by remapping their pages.  Each region costs address space
+     * (its size plus a guard below it) and, while its task lives, one
+     * kernel mapping and the pages the task keeps mapped: its live stack
+     * and the signal headroom below it (about 16 KiB for a shallow task).
+     * 0 = 128, fewer if the address space is limited (RLIMIT_AS).  1 =
+     * every task in one region (strict isolation, see the README). */
     unsigned regions;
     /* Cap on the stack memory all of this thread's tasks may hold together
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack

@@ -336,6 +336,7 @@ static void release_finished(struct pgs_thread *th, pgs_task *t)
     t->home = PGS_HOME_NONE;
     free_copy(th, t);
     region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
+    pgs__region_leave(th, t);
 }
 
 /* pgs_destroy's part: take t's stack out of wherever it is. */
