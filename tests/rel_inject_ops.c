@@ -384,26 +384,26 @@ static void nested_hook(struct rel_pat *p)
         p->hook_result = 0;
 }
 
-static void setup_switch_nested(void)
+static void setup_nested(size_t inner_depth)
 {
     init_thread(1);
-    inner_k = add(150 * REL_KIB, "inner");
+    inner_k = add(inner_depth, "inner");
     start(inner_k);
     outer_k = add(150 * REL_KIB, "outer");
     C.pat[outer_k].hook = nested_hook;
     start(outer_k);
 }
 
+static void setup_switch_nested(void)
+{
+    setup_nested(150 * REL_KIB);
+}
+
 /* The same, the inner task deep: when it yields it takes its extent, and
  * the outer one needs fresh pages on the way back. */
 static void setup_switch_nested_deep(void)
 {
-    init_thread(1);
-    inner_k = add(600 * REL_KIB, "inner");
-    start(inner_k);
-    outer_k = add(150 * REL_KIB, "outer");
-    C.pat[outer_k].hook = nested_hook;
-    start(outer_k);
+    setup_nested(600 * REL_KIB);
 }
 
 static int run_switch_nested(void)
