@@ -11,7 +11,7 @@
 # Builds the demo (configuring first if needed), raises the descriptor
 # limit for the largest N (and stops, saying what to raise, if it cannot),
 # then for every N runs three servers against demos/echo/echo_loadgen:
-# pagedstack + libuv, threads with 8 MiB stacks, threads with 64 KiB
+# pagedstack + libuv (one loop per CPU), threads with 8 MiB stacks, threads with 64 KiB
 # stacks (which refuse the deep requests), and once the 64 KiB server
 # without its depth check, to show what a deep request does to it.
 # Writes demos/results/echo.csv (every run), echo.md (medians, method,
