@@ -148,6 +148,10 @@ kib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 
 	echo "Round 1 is not timed; memory is read after it, every connection open and idle."
 	echo "Medians of $repeat runs (every run is in echo.csv)."
 	echo
+	echo "- pagedstack: demos/echo/echo_uv, one libuv loop per CPU ($(nproc)), every connection a task."
+	echo "- threads-8M, threads-64K: demos/echo/echo_threads --stack-size 8M or 64K, a thread per connection."
+	echo "- The load generator runs on the same CPUs (one thread)."
+	echo
 	echo "- req/s, p99: the load generator's timed rounds (2..$rounds), latency of every request."
 	echo "- cgroup/conn: growth of the memory cgroup's charge (server, load generator, both"
 	echo "  ends' socket buffers, page tables, kernel thread stacks) per connection."
