@@ -33,6 +33,7 @@ struct conn {
     uv_tcp_t tcp;
     uv_timer_t timer;
     struct uvy wait;
+    int closing; /* handles still closing, when turned away */
     struct serve_buf buf;
 };
 
@@ -109,9 +110,20 @@ static void *conn_task(void *arg)
     return NULL;
 }
 
+/* A connection turned away before it had a task: free it once libuv has
+ * let go of both its handles (in whichever order it finishes them). */
 static void close_free_cb(uv_handle_t *h)
 {
-    free(h->data);
+    struct conn *c = h->data;
+    if (--c->closing == 0)
+        free(c);
+}
+
+static void turn_away(struct conn *c)
+{
+    c->closing = 2;
+    uv_close((uv_handle_t *)&c->timer, close_free_cb);
+    uv_close((uv_handle_t *)&c->tcp, close_free_cb);
 }
 
 static void on_connection(uv_stream_t *server, int status)
@@ -129,8 +141,7 @@ static void on_connection(uv_stream_t *server, int status)
     uv_timer_init(server->loop, &c->timer);
     c->tcp.data = c->timer.data = c;
     if (uv_accept(server, (uv_stream_t *)&c->tcp) != 0) {
-        uv_close((uv_handle_t *)&c->timer, NULL);
-        uv_close((uv_handle_t *)&c->tcp, close_free_cb);
+        turn_away(c);
         return;
     }
     uv_tcp_nodelay(&c->tcp, 1);
@@ -140,8 +151,7 @@ static void on_connection(uv_stream_t *server, int status)
          * the others. */
         perror("echo_uv: pgs_create");
         __atomic_fetch_add(&refused_create, 1, __ATOMIC_RELAXED);
-        uv_close((uv_handle_t *)&c->timer, NULL);
-        uv_close((uv_handle_t *)&c->tcp, close_free_cb);
+        turn_away(c);
         return;
     }
     uvy_run(t);
