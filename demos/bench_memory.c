@@ -148,7 +148,7 @@ static void *deep_then_shallow(void *arg)
 static void shallow_child(void *p, struct bench_result *r)
 {
     const struct bench_scen *s = p;
-    struct pgs_config cfg = { 0, s->regions, 0 };
+    struct pgs_config cfg = { .regions = s->regions };
     struct bench_task bt = { 128, 0, 0 };
     size_t depth = s->depth;
     if (pgs_thread_init(&cfg) != 0) {

@@ -110,7 +110,7 @@ static void *pgs_setup(const struct bench_scen *s, struct bench_result *r)
                  s->n, (size_t)PGS_MAX_TASKS);
         return NULL;
     }
-    struct pgs_config cfg = { 0, s->regions, 0 };
+    struct pgs_config cfg = { .regions = s->regions };
     if (pgs_thread_init(&cfg) != 0) {
         pgs_fail(r, "pgs_thread_init", 0);
         return NULL;

@@ -32,10 +32,16 @@
  *
  * Signals: the library installs a process-wide SIGSEGV handler (once, on the
  * first pgs_thread_init or pgs_create) and a per-thread alternate signal
- * stack.  Faults that are not stack growth of a running task go to the
- * handler that was installed before, or kill the process as they would have
- * without the library.  Do not block SIGSEGV in a thread that runs tasks.
- * Under gdb, say `handle SIGSEGV nostop noprint pass`.
+ * stack (256 KiB unless pgs_config.signal_stack_size says otherwise).
+ * Faults that are not stack growth of a running task go to the handler
+ * that was installed before, or kill the process as they would have
+ * without the library.  Every signal handler runs on the alternate stack,
+ * never on a task's stack: the library defines sigaction, signal,
+ * bsd_signal, sysv_signal, sigset and sigaltstack, adds SA_ONSTACK to every
+ * handler (and, when it starts, to those installed before it), and in a
+ * thread that runs tasks refuses (EPERM) to disable that stack or to
+ * replace it by a smaller one.  Do not block SIGSEGV in a thread that runs
+ * tasks.  Under gdb, say `handle SIGSEGV nostop noprint pass`.
  */
 #ifndef PAGEDSTACK_H
 #define PAGEDSTACK_H
@@ -76,6 +82,14 @@ struct pgs_config {
      * task's signal headroom per region in use (16 KiB or so each), so that
      * the tasks that exist can always be switched.  0 = no cap. */
     size_t max_stack_bytes;
+    /* Size of the thread's alternate signal stack, on which every signal
+     * handler runs in a thread that runs tasks (the library's fault
+     * handler, and every handler of the program's: a signal frame is never
+     * written on a task's stack).  Rounded up to whole pages; 64 KiB to
+     * 1 GiB.  0 = 256 KiB.  An alternate stack the thread already has is
+     * kept if it is at least this large; pages never touched cost
+     * nothing. */
+    size_t signal_stack_size;
 };
 
 /* The life of a task.  PGS_RUNNING also covers tasks that are waiting for

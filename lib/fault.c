@@ -44,16 +44,25 @@ static void install(void)
      * (to be reported), not kill the process silently. */
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
     struct sigaction old;
-    if (pgs__sigaction(SIGSEGV, &sa, &old) != 0) {
+    sigset_t saved;
+    pgs__sig_lock(&saved);
+    int r = pgs__sigaction(SIGSEGV, &sa, &old);
+    if (r == 0) {
+        previous = old;
+        /* Handlers installed before the library run on the alternate
+         * signal stack from now on, as every later one will. */
+        pgs__onstack_all();
+    }
+    pgs__sig_unlock(&saved);
+    if (r != 0) {
         install_err = errno ? errno : EPERM;
         return;
     }
-    previous = old;
     static int hooks;
     if (!hooks && pgs__fork_hooks_install() != 0) {
         /* Without the fork hooks a fork would share stacks: put the old
          * handler back and refuse. */
-        sigaction(SIGSEGV, &previous, NULL);
+        pgs__real_sigaction(SIGSEGV, &previous, NULL);
         install_err = ENOMEM;
         return;
     }
@@ -92,7 +101,7 @@ static void set_default(int sig)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, NULL);
+    pgs__real_sigaction(sig, &dfl, NULL);
 }
 
 /*
@@ -308,14 +317,14 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
          * signal handler without SA_ONSTACK that arrived during a remap
          * and used more than it has). */
         uintptr_t a = (uintptr_t)si->si_addr, s = (uintptr_t)th->stacks;
-        uintptr_t sw_guard = s + PGS_PAGE + PGS_ALTSTACK_SIZE;
+        uintptr_t sw_guard = s + PGS_PAGE + th->sigstack_size;
         if ((a >= s && a < s + PGS_PAGE) ||
             (a >= sw_guard && a < sw_guard + PGS_PAGE)) {
             struct pgs_msg m = { .len = 0 };
             pgs__msg_str(&m, "pagedstack: overflow of the library's ");
             pgs__msg_str(&m, a < sw_guard ? "alternate signal stack ("
                                           : "switch stack (");
-            pgs__msg_dec(&m, a < sw_guard ? PGS_ALTSTACK_SIZE
+            pgs__msg_dec(&m, a < sw_guard ? th->sigstack_size
                                           : PGS_SWITCH_STACK_SIZE);
             pgs__msg_str(&m, " bytes: a signal handler used more) at "
                              "address ");

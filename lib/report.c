@@ -16,6 +16,7 @@
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include "internal.h"
+#include "sys.h"
 
 void pgs__msg_str(struct pgs_msg *m, const char *s)
 {
@@ -141,7 +142,7 @@ void pgs__die(struct pgs_msg *m)
     pgs__msg_emit(m);
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
-    sigaction(SIGSEGV, &dfl, NULL);
+    pgs__real_sigaction(SIGSEGV, &dfl, NULL);
     raise(SIGSEGV);
     _exit(128 + SIGSEGV);
 }
