@@ -80,7 +80,9 @@ struct pgs_config {
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack
      * exhaustion.  Creating and growing tasks leave room under it for one
      * task's signal headroom per region in use (16 KiB or so each), so that
-     * the tasks that exist can always be switched.  0 = no cap. */
+     * the tasks that exist can always be switched.  A cap too small for
+     * one task (its first pages and that room: about 40 KiB) is EINVAL.
+     * 0 = no cap. */
     size_t max_stack_bytes;
     /* Size of the thread's alternate signal stack, on which every signal
      * handler runs in a thread that runs tasks (the library's fault
@@ -159,7 +161,9 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg);
  * the pgs_yield that suspended t; it is ignored on the first resume.  out
  * may be NULL.  May be called from inside a task (nesting): t then yields
  * back to that task.  Returns 0, or -1 with errno:
- *   EINVAL  t is NULL, DONE, running, or up the current resume chain
+ *   EINVAL  t is NULL, DONE, running, or up the current resume chain, or
+ *           was destroyed (seen while the thread keeps its descriptor for
+ *           reuse; a task used after pgs_destroy is otherwise undefined)
  *   EPERM   t belongs to another thread (or to a thread that has exited)
  *   ENOMEM  the pages t needs to start or continue could not be mapped
  *           (t is left as it was)
@@ -182,8 +186,11 @@ PGS_EXPORT int pgs_state(const pgs_task *t);
 /*
  * Free a task that is not running (CREATED, SUSPENDED or DONE) and give its
  * stack pages back to the pool.  A suspended task is simply dropped: its
- * stack is not unwound.  Returns 0, or -1 with errno:
- *   EINVAL  t is NULL
+ * stack is not unwound.  After it t is invalid, as memory after free:
+ * using it is undefined, except that destroying or resuming it again says
+ * EINVAL while the thread keeps the descriptor for reuse (until a create
+ * takes it).  Returns 0, or -1 with errno:
+ *   EINVAL  t is NULL, or was destroyed already (seen as above)
  *   EBUSY   t is running or up the current resume chain
  *   EPERM   t belongs to another, live, thread
  *   ENOMEM  the pages of t could not be given back to the system (the

@@ -263,7 +263,7 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
         return 1;
     }
 
-    if (addr >= base - PGS_GUARD && addr < base) {
+    if (addr >= base - th->guard && addr < base) {
         report("stack overflow", t, addr, "every task's stack is limited to",
                th->size, uc);
         return 1;

@@ -46,7 +46,7 @@ static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
         if (n > 0)
             done += (size_t)n;
     }
-    t->buflen = (uint32_t)live;
+    t->buflen = live;
     if (pgs__extent_trim(th, t->slot, t->pages, 0) == 0)
         pgs__slot_put(th, t->slot);
     /* else the extent's pages leak until the thread exits; never reused */
@@ -119,8 +119,11 @@ static void prepare(struct pgs_thread *th)
     /* Scratch and evictions may have left stale pages shown; the child
      * drops them anyway, the parent keeps them (they are hidden or
      * scratch, as after any switch). */
+    /* A task waiting on a stack of its own (outside its region) cannot be
+     * saved as a copy of its live bytes: in the child it is lost. */
     for (pgs_task *t = th->list; t; t = t->next)
-        if (t->home == PGS_HOME_EXTENT)
+        if (t->home == PGS_HOME_EXTENT &&
+            pgs__sp_in(pgs__region_of(th, t), t->sp))
             extent_to_copy(th, t);
     if (run && run->mapped)
         pgs__on_switch_stack(th, make_private, run);

@@ -35,7 +35,9 @@
 #define PGS_MAX_REGIONS 1024u
 #define PGS_MIN_STACK ((size_t)64 << 10)
 #define PGS_MAX_STACK ((size_t)64 << 30)
-/* Inaccessible space below every region: a fault there is an overflow. */
+/* Inaccessible space below every region, at least: a fault there is an
+ * overflow.  The guard is as large as the region if that is larger
+ * (region.c). */
 #define PGS_GUARD ((size_t)1 << 20)
 /* Bytes below rsp that the ABI lets a function use without moving rsp. */
 #define PGS_REDZONE ((size_t)128)
@@ -89,7 +91,8 @@
  * pages never touched cost nothing. */
 #define PGS_SWITCH_STACK_SIZE ((size_t)1 << 20)
 /* The memfd's size: file space is free until touched, so every possible
- * task extent fits (64 TiB = 8M extents of 8 MiB). */
+ * task extent fits (64 TiB = 8M extents of 8 MiB), unless RLIMIT_FSIZE
+ * says less (pool.c). */
 #define PGS_POOL_FILE_SIZE ((off_t)1 << 46)
 
 #define pgs_fast(x) __builtin_expect(!!(x), 1)
@@ -123,6 +126,11 @@ enum pgs_home {
     PGS_HOME_EXTENT            /* pages [0, pages) of its own extent */
 };
 
+/* The state of a destroyed task's descriptor kept for reuse: pgs_destroy
+ * and pgs_resume of it say EINVAL (any other use is undefined, as after
+ * free). */
+#define PGS_STATE_SPARE 4
+
 /* pgs_create sets every field one by one (no memset): a new field must be
  * set there too. */
 struct pgs_task {
@@ -143,8 +151,8 @@ struct pgs_task {
     /* The saved live stack of an evicted shallow task (home COPY): buflen
      * bytes that belong at [top - buflen, top); bufcap allocated. */
     char *buf;
-    uint32_t buflen;
-    uint32_t bufcap;
+    size_t buflen;
+    size_t bufcap;
     pgs_task *prev, *next;     /* the owning thread's live tasks */
 #if defined(__SANITIZE_THREAD__)
     void *fiber;               /* its TSan fiber (track.h) */
@@ -161,6 +169,7 @@ struct pgs_thread {
     size_t headroom;           /* bytes kept mapped below a running task's rsp */
 
     /* Regions: one reservation holding every region and its guard. */
+    size_t guard;              /* inaccessible bytes below each region */
     char *reserve;
     size_t reserve_len;
     struct pgs_region *regions;
@@ -168,6 +177,7 @@ struct pgs_thread {
 
     /* Page pool. */
     int fd;
+    off_t pool_size;           /* the memfd's size: whole extents */
     size_t slots_used;         /* extents ever handed out */
     size_t *free_slots;        /* extents given back, all holes */
     size_t nfree;
@@ -234,6 +244,14 @@ struct pgs_thread {
 extern __thread struct pgs_thread *pgs__tls
     __attribute__((tls_model("initial-exec")));
 
+/* a + b, or SIZE_MAX if that does not fit: limits near SIZE_MAX (a cap
+ * of SIZE_MAX) must not wrap to small ones. */
+static inline size_t pgs__sat_add(size_t a, size_t b)
+{
+    size_t s;
+    return __builtin_add_overflow(a, b, &s) ? (size_t)-1 : s;
+}
+
 static inline size_t pgs__round_up(size_t n, size_t to)
 {
     return (n + to - 1) / to * to;
@@ -248,6 +266,14 @@ static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
     if (a >= top)
         return 0;
     return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) / PGS_PAGE;
+}
+
+/* Whether a task's saved stack pointer is in its region r.  It is not if
+ * the task yielded while running on a stack of its own (swapcontext to
+ * another stack): then every page it has mapped may be live. */
+static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
+{
+    return (const char *)sp >= r->base && (const char *)sp < r->top;
 }
 
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,

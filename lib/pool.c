@@ -16,15 +16,48 @@
 #include "config.h"
 #include <fcntl.h>
 #include <linux/falloc.h>
+#include <sys/resource.h>
 #include "internal.h"
 #include "sys.h"
 
+/* The memfd's size: whole extents, within RLIMIT_FSIZE.  A file sized or
+ * grown past that limit raises SIGXFSZ, which kills the process (systemd
+ * units and CI sandboxes often set one); within it, extents past the end
+ * are simply not handed out, and a task that needs one fails like any
+ * exhaustion (ENOMEM). */
+static off_t pool_file_size(const struct pgs_thread *th)
+{
+    off_t size = PGS_POOL_FILE_SIZE;
+    struct rlimit rl;
+    if (getrlimit(RLIMIT_FSIZE, &rl) == 0 && rl.rlim_cur != RLIM_INFINITY &&
+        rl.rlim_cur < (rlim_t)size)
+        size = (off_t)rl.rlim_cur;
+    return size / (off_t)th->size * (off_t)th->size;
+}
+
+/* fallocate, made again when a pending signal interrupts it: shmem then
+ * returns EINTR (having undone what it allocated), which is no reason for
+ * a task to die or a resume to fail.  A macro, so that the injector names
+ * the caller. */
+#define FALLOCATE(...)                                                       \
+    ({                                                                       \
+        int rc_;                                                             \
+        while ((rc_ = pgs__fallocate(__VA_ARGS__)) != 0 && errno == EINTR)   \
+            ;                                                                \
+        rc_;                                                                 \
+    })
+
 int pgs__pool_open(struct pgs_thread *th)
 {
+    th->pool_size = pool_file_size(th);
+    if (th->pool_size == 0) {
+        errno = ENOMEM; /* not even one task's stack may be stored */
+        return -1;
+    }
     th->fd = pgs__memfd("pagedstack");
     if (th->fd < 0)
         return -1;
-    if (pgs__ftruncate(th->fd, PGS_POOL_FILE_SIZE) != 0) {
+    if (pgs__ftruncate(th->fd, th->pool_size) != 0) {
         int e = errno;
         close(th->fd);
         th->fd = -1;
@@ -53,7 +86,7 @@ int pgs__slot_get(struct pgs_thread *th, size_t *slot)
         *slot = th->free_slots[--th->nfree];
         return 0;
     }
-    if ((off_t)((th->slots_used + 1) * th->size) > PGS_POOL_FILE_SIZE) {
+    if ((off_t)((th->slots_used + 1) * th->size) > th->pool_size) {
         errno = ENOMEM;
         return -1;
     }
@@ -128,18 +161,18 @@ int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
 {
     size_t add = want - have;
     *over_cap = 0;
-    if (pgs__held_bytes(th) + add * PGS_PAGE > limit) {
+    if (pgs__sat_add(pgs__held_bytes(th), add * PGS_PAGE) > limit) {
         *over_cap = 1;
         errno = ENOMEM;
         return -1;
     }
     off_t off = pgs__extent_offset(th, slot, want - 1);
-    if (pgs__fallocate(th->fd, 0, off, (off_t)(add * PGS_PAGE)) != 0) {
+    if (FALLOCATE(th->fd, 0, off, (off_t)(add * PGS_PAGE)) != 0) {
         /* Whatever part was allocated must not stay behind as a non-hole
          * beyond the extent's pages. */
         int e = errno;
-        pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                       off, (off_t)(add * PGS_PAGE));
+        FALLOCATE(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE, off,
+                  (off_t)(add * PGS_PAGE));
         errno = (e == ENOSPC || e == EFBIG) ? ENOMEM : e;
         return -1;
     }
@@ -156,9 +189,9 @@ int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
     if (have <= keep)
         return 0;
     size_t drop = have - keep;
-    if (pgs__fallocate(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                       pgs__extent_offset(th, slot, have - 1),
-                       (off_t)(drop * PGS_PAGE)) != 0)
+    if (FALLOCATE(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
+                  pgs__extent_offset(th, slot, have - 1),
+                  (off_t)(drop * PGS_PAGE)) != 0)
         return -1;
     th->held_pages -= drop;
     return 0;

@@ -20,7 +20,15 @@ int pgs__regions_reserve(struct pgs_thread *th)
     th->regions = pgs__malloc(n * sizeof *th->regions);
     if (!th->regions)
         return -1;
-    th->reserve_len = n * (PGS_GUARD + th->size);
+    /* A frame larger than the guard that a task pushes without probing
+     * each page (code built without -fstack-clash-protection) skips the
+     * guard: below it must lie nothing that anyone uses, or the frame
+     * lands in another region's live stack or in the library's own
+     * stacks.  Address space is free, so the guard is as large as the
+     * region: any frame up to the region's size that overflows faults
+     * in the guard and is reported as that task's overflow. */
+    th->guard = th->size > PGS_GUARD ? th->size : PGS_GUARD;
+    th->reserve_len = n * (th->guard + th->size);
     th->reserve = pgs__mmap(NULL, th->reserve_len, PROT_NONE,
                             MAP_PRIVATE | MAP_ANONYMOUS | MAP_NORESERVE, -1, 0);
     if (th->reserve == MAP_FAILED) {
@@ -33,7 +41,7 @@ int pgs__regions_reserve(struct pgs_thread *th)
     }
     for (size_t i = 0; i < n; i++) {
         struct pgs_region *r = &th->regions[i];
-        r->base = th->reserve + i * (PGS_GUARD + th->size) + PGS_GUARD;
+        r->base = th->reserve + i * (th->guard + th->size) + th->guard;
         r->top = r->base + th->size;
         r->occupant = NULL;
         r->slot = PGS_NO_SLOT;

@@ -131,7 +131,7 @@ int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap)
         return -1;
     th->copy_bytes = th->copy_bytes - t->bufcap + cap;
     t->buf = b;
-    t->bufcap = (uint32_t)cap;
+    t->bufcap = cap;
     return 0;
 }
 
@@ -146,14 +146,14 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     size_t cap = pgs__round_up(live, 16);
     if (cap > t->bufcap || cap * 2 < t->bufcap) {
         if (th->cap_bytes && cap > t->bufcap &&
-            pgs__held_bytes(th) + (cap - t->bufcap) >
-                pgs__limit(th, 0) + allow)
+            pgs__sat_add(pgs__held_bytes(th), cap - t->bufcap) >
+                pgs__sat_add(pgs__limit(th, 0), allow))
             return -1;
         if (pgs__copy_buffer(th, t, cap) != 0)
             return -1;
     }
     memcpy(t->buf, t->sp, live);
-    t->buflen = (uint32_t)live;
+    t->buflen = live;
     t->home = PGS_HOME_COPY;
     return 0;
 }
@@ -164,9 +164,12 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
                   size_t allow)
 {
     uintptr_t sp = (uintptr_t)o->sp;
-    size_t keep = pgs__cover(r, sp - th->headroom);
+    /* A task that waits on a stack of its own keeps all it has mapped:
+     * where in the region its live frames end, nothing here can tell. */
+    int in = pgs__sp_in(r, o->sp);
+    size_t keep = in ? pgs__cover(r, sp - th->headroom) : r->mapped;
     r->occupant = NULL;
-    if ((size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
+    if (in && (size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o, allow) == 0) {
         region_trim(th, r, keep, PGS_SCRATCH_SLACK);
         return;
@@ -193,7 +196,9 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 {
     int over_cap;
     uintptr_t sp = entry_sp(r, t);
-    size_t want = pgs__cover(r, sp - th->headroom);
+    /* Off the region (see evict), t needs the pages it brings. */
+    size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
+                                            : 0;
 
     if (t->home == PGS_HOME_EXTENT) {
         /* t brings its own pages.  The region's scratch goes back. */
@@ -223,7 +228,8 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         t->slot = PGS_NO_SLOT;
         t->pages = 0;
         pgs_track_region_reset(r);
-        pgs__region_populate(th, r, sp);
+        if (pgs__sp_in(r, (void *)sp))
+            pgs__region_populate(th, r, sp);
         return 0;
     }
 
@@ -242,7 +248,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
      * place, so the switch may count on it. */
     size_t limit = pgs__limit(th, 0);
     if (th->cap_bytes)
-        limit += t->bufcap;
+        limit = pgs__sat_add(limit, t->bufcap);
     if (want > have &&
         pgs__extent_grow(th, r->slot, have, want, limit, &over_cap) != 0)
         goto fail_slot;
@@ -386,8 +392,10 @@ struct pgs_jump pgs__prepare(void *arg)
         /* A yield: if the task waits far shallower than it has been,
          * give back what lies below its stack pointer. */
         struct pgs_region *fr = pgs__region_of(th, from);
-        region_trim(th, fr, pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
-                    PGS_TRIM_SLACK);
+        if (pgs__sp_in(fr, from->sp))
+            region_trim(th, fr,
+                        pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
+                        PGS_TRIM_SLACK);
     }
     if (to) {
         struct pgs_region *r = pgs__region_of(th, to);
@@ -465,6 +473,14 @@ int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
     int rc = show(th, r, t);
     th->remaps = remaps;
     t->peak_pages = peak;
+    if (rc != 0) {
+        /* show() may have evicted `before` (the caller itself, if it runs
+         * in this region) before t failed to map: it must show again
+         * before anyone runs on it. */
+        int e = errno;
+        pgs__show_again(th, t, *before);
+        errno = e;
+    }
     return rc;
 }
 

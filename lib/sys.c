@@ -16,6 +16,14 @@ static long countdown;
 static unsigned long calls[PGS_FP_COUNT];
 static const char *failed_site;
 static int failed_point = -1;
+static int fallocate_eintr;
+
+/* Whether a failed fallocate says EINTR (a pending signal, which the
+ * library must retry) instead of ENOMEM. */
+void pgs__inject_eintr(int on)
+{
+    fallocate_eintr = on;
+}
 
 void pgs__inject_arm(long n)
 {
@@ -34,6 +42,8 @@ int pgs__inject(enum pgs_fail_point p, const char *site)
         return 0;
     failed_site = site;
     failed_point = (int)p;
+    if (p == PGS_FP_FALLOCATE && fallocate_eintr)
+        return EINTR;
     return p == PGS_FP_MEMFD ? EMFILE : ENOMEM;
 }
 

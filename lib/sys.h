@@ -46,6 +46,8 @@ void pgs__inject_arm(long n);
 long pgs__inject_arm_point(void);
 const char *pgs__inject_site(void);
 unsigned long pgs__inject_calls(int point);
+/* Make an injected fallocate failure EINTR (on) rather than ENOMEM. */
+void pgs__inject_eintr(int on);
 /* Count a call through point p that is never made to fail. */
 void pgs__inject_count(enum pgs_fail_point p);
 #define PGS_COUNT(p) pgs__inject_count(p)

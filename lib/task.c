@@ -91,6 +91,7 @@ static void task_free(struct pgs_thread *th, pgs_task *t)
 {
 #if PGS_SPARE_TASKS
     if (th->nspare < PGS_SPARE_TASKS) {
+        t->state = PGS_STATE_SPARE;
         t->next = th->spare;
         th->spare = t;
         th->nspare++;
@@ -180,7 +181,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
 
 PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
 {
-    if (!t) {
+    if (!t || t->state == PGS_STATE_SPARE) {
         errno = EINVAL;
         return -1;
     }
@@ -248,8 +249,10 @@ PGS_EXPORT void *pgs_yield(void *out)
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
-    uintptr_t here = (uintptr_t)__builtin_frame_address(0);
-    int trim = r->mapped > pgs__cover(r, here - th->headroom) + PGS_TRIM_SLACK;
+    char *here = __builtin_frame_address(0);
+    int trim = pgs__sp_in(r, here) &&
+               r->mapped > pgs__cover(r, (uintptr_t)here - th->headroom) +
+                               PGS_TRIM_SLACK;
     /* The value handed back to this context when it is resumed is the in
      * of that pgs_resume: our return value (tail calls again). */
     if (pgs_fast(!trim && shows(th, to))) {
@@ -278,7 +281,7 @@ PGS_EXPORT int pgs_state(const pgs_task *t)
 
 PGS_EXPORT int pgs_destroy(pgs_task *t)
 {
-    if (!t) {
+    if (!t || t->state == PGS_STATE_SPARE) { /* NULL, or destroyed already */
         errno = EINVAL;
         return -1;
     }

@@ -186,6 +186,14 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
      * below it, and a page for rounding. */
     th->start_bytes = pgs__round_up(PGS_FIRST_FRAME_GAP + th->headroom,
                                     PGS_PAGE) + PGS_PAGE;
+    /* A cap must hold one task's first pages and the room kept to switch
+     * it back in (pgs_create's test for the first task); a smaller one
+     * would accept the thread and then refuse every create. */
+    if (th->cap_bytes && th->cap_bytes < 2 * th->start_bytes) {
+        free(th);
+        errno = EINVAL;
+        return -1;
+    }
 
     if (pgs__pool_open(th) != 0 || pgs__regions_reserve(th) != 0 ||
         stacks_create(th) != 0 || pthread_setspecific(exit_key, th) != 0) {

@@ -61,12 +61,15 @@
 
 /* A destroyed task's descriptor goes to the spare list, where valgrind is
  * told that no one may touch it but for the link to the next (which its
- * leak check follows), or is taken from it (as from malloc: undefined). */
+ * leak check follows) and its state (which tells pgs_destroy and
+ * pgs_resume that it was destroyed), or is taken from it (as from malloc:
+ * undefined). */
 static inline void pgs_track_spare_put(pgs_task *t)
 {
 #ifdef HAVE_VALGRIND_VALGRIND_H
     VALGRIND_MAKE_MEM_NOACCESS(t, sizeof *t);
     VALGRIND_MAKE_MEM_DEFINED(&t->next, sizeof t->next);
+    VALGRIND_MAKE_MEM_DEFINED(&t->state, sizeof t->state);
 #endif
     (void)t;
 }

@@ -20,7 +20,8 @@ tests_check_core_SOURCES = \
 	tests/core_signals.c \
 	tests/core_threads.c \
 	tests/core_memory.c \
-	tests/core_debug.c
+	tests/core_debug.c \
+	tests/core_defects.c
 tests_check_core_CPPFLAGS = $(AM_CPPFLAGS) -DPGS_FAULT_INJECTION
 tests_check_core_CFLAGS = $(AM_CFLAGS) $(CHECK_CFLAGS)
 tests_check_core_LDADD = libpagedstack-internal.la $(CHECK_LIBS) \

@@ -46,6 +46,7 @@ START_TEST(slot_reuse)
     struct pgs_thread th;
     memset(&th, 0, sizeof th);
     th.size = PGS_DEFAULT_STACK;
+    th.pool_size = PGS_POOL_FILE_SIZE;
     size_t s[200];
     for (size_t i = 0; i < 3; i++) {
         ck_assert_int_eq(pgs__slot_get(&th, &s[i]), 0);

@@ -29,6 +29,7 @@ int main(void)
     core_add_threads(s);
     core_add_memory(s);
     core_add_debug(s);
+    core_add_defects(s);
 
     SRunner *sr = srunner_create(s);
     srunner_set_fork_status(sr, CK_FORK);

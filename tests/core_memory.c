@@ -130,15 +130,25 @@ START_TEST(cap_never_exceeded)
 }
 END_TEST
 
-/* A cap too small for a task's first pages (its first frame and signal
- * headroom) refuses at create, and leaves nothing behind. */
+/* A cap too small for one task's first pages (its first frame and signal
+ * headroom) and the room to switch it is EINVAL; one that holds exactly
+ * one task refuses the second at create, and leaves nothing behind. */
 START_TEST(cap_too_small_to_start)
 {
     struct pgs_config cfg = { .max_stack_bytes = CORE_PAGE };
+    errno = 0;
+    ck_assert_int_eq(pgs_thread_init(&cfg), -1);
+    ck_assert_int_eq(errno, EINVAL);
+    ck_assert_int_eq(pgs_thread_init(NULL), 0);
+    cfg.max_stack_bytes = 2 * pgs__tls->start_bytes;
+    ck_assert_int_eq(pgs_thread_fini(), 0);
     ck_assert_int_eq(pgs_thread_init(&cfg), 0);
+    pgs_task *one = pgs_create(core_yield_forever, V(1));
+    ck_assert_ptr_nonnull(one);
     errno = 0;
     ck_assert_ptr_null(pgs_create(core_yield_forever, V(1)));
     ck_assert_int_eq(errno, ENOMEM);
+    ck_assert_int_eq(pgs_destroy(one), 0);
     struct pgs_stats st = core_stats();
     ck_assert_uint_eq(st.tasks, 0);
     ck_assert_uint_eq(st.stack_bytes, 0);

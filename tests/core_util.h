@@ -42,6 +42,7 @@ void core_add_memory(Suite *s);
 void core_add_internal(Suite *s);
 void core_add_debug(Suite *s);
 void core_add_resume(Suite *s);
+void core_add_defects(Suite *s);
 
 /* A test case with the suite's timeout, added to s. */
 TCase *core_tcase(Suite *s, const char *name);

@@ -339,6 +339,10 @@ static int judge(struct loop *L, long n, const struct rel_result *res)
             problem(L, n, "process %d never ended", (int)p->pid);
             continue;
         }
+        if (op->eintr && point == PGS_FP_FALLOCATE &&
+            (WIFSIGNALED(st) || s.rc != 0))
+            problem(L, n, "%s: an EINTR from fallocate was not retried",
+                    proc);
         if (WIFSIGNALED(st)) {
             int sig = WTERMSIG(st);
             if (sig == SIGSEGV && diag[0]) {

@@ -29,6 +29,9 @@ struct inj_op {
     void (*recover)(int rc, int err);
     /* run() arms and reads the injector itself (fork: inside a task). */
     int arms_itself;
+    /* An injected fallocate failure is EINTR, which the library must
+     * retry: every such run must end as if nothing had failed. */
+    int eintr;
 };
 
 extern const struct inj_op rel_inj_ops[];

@@ -394,6 +394,18 @@ static void setup_switch_nested(void)
     start(outer_k);
 }
 
+/* The same, the inner task deep: when it yields it takes its extent, and
+ * the outer one needs fresh pages on the way back. */
+static void setup_switch_nested_deep(void)
+{
+    init_thread(1);
+    inner_k = add(600 * REL_KIB, "inner");
+    start(inner_k);
+    outer_k = add(150 * REL_KIB, "outer");
+    C.pat[outer_k].hook = nested_hook;
+    start(outer_k);
+}
+
 static int run_switch_nested(void)
 {
     if (rel_pat_cmd(C.t[outer_k], &C.pat[outer_k], REL_CMD_HOOK) != 0)
@@ -456,10 +468,10 @@ static void recover_trim(int rc, int err)
 
 static int bt_k;
 
-static void setup_backtrace(void)
+/* libunwind keeps a pipe and a cache mapping from its first unwind on:
+ * let it have them before counting. */
+static void warm_unwind(void)
 {
-    /* libunwind keeps a pipe and a cache mapping from its first unwind
-     * on: let it have them before counting. */
     void *ips[8];
     init_thread(1);
     int w = add(16 * REL_KIB, "warm-up");
@@ -468,10 +480,35 @@ static void setup_backtrace(void)
     finish(w);
     need(pgs_thread_fini() == 0, "pgs_thread_fini");
     rel_snap_take(&C.base);
+}
+
+static void setup_backtrace(void)
+{
+    warm_unwind();
     init_thread(1);
     bt_k = add(600 * REL_KIB, "traced"); /* will take its extent */
     start(bt_k);
     start(add(100 * REL_KIB, "resident"));
+}
+
+/* The backtrace taken from inside a task of the same region: the caller
+ * leaves the region for a moment and must come back intact. */
+static void backtrace_hook(struct rel_pat *p)
+{
+    void *ips[64];
+    int n = pgs_backtrace(C.t[inner_k], ips, 64);
+    p->hook_result = n > 0 ? 0 : n == 0 ? -EINVAL : -errno;
+}
+
+static void setup_backtrace_inside(void)
+{
+    warm_unwind();
+    init_thread(1);
+    inner_k = add(600 * REL_KIB, "traced"); /* will take its extent */
+    start(inner_k);
+    outer_k = add(100 * REL_KIB, "caller");
+    C.pat[outer_k].hook = backtrace_hook;
+    start(outer_k);
 }
 
 static int run_backtrace(void)
@@ -866,46 +903,60 @@ static void recover_recycle(int rc, int err)
 
 const struct inj_op rel_inj_ops[] = {
     { "init", "pgs_thread_init (the process's first: installs the handler)",
-      0, { ENOMEM, EPERM }, setup_none, run_init, recover_init, 0 },
+      0, { ENOMEM, EPERM }, setup_none, run_init, recover_init, 0, 0 },
     { "create-first", "pgs_create on a thread never initialised",
       0, { ENOMEM, EPERM }, setup_create_first, run_create, recover_create,
-      0 },
+      0, 0 },
     { "create", "pgs_create with tasks suspended (copied and resident)",
-      0, { ENOMEM, EPERM }, setup_create, run_create, recover_create, 0 },
+      0, { ENOMEM, EPERM }, setup_create, run_create, recover_create, 0, 0 },
     { "resume-empty", "first pgs_resume of a task, thread has no stacks yet",
-      1, { ENOMEM }, setup_resume_empty, run_start, recover_start, 0 },
+      1, { ENOMEM }, setup_resume_empty, run_start, recover_start, 0, 0 },
     { "resume-busy", "first pgs_resume evicting a resident task (1 region)",
-      1, { ENOMEM }, setup_resume_busy, run_start, recover_start, 0 },
+      1, { ENOMEM }, setup_resume_busy, run_start, recover_start, 0, 0 },
     { "growth", "pgs_resume of a task that recurses 1 MiB deep",
-      1, { 0 }, setup_growth, run_growth, recover_plain, 0 },
+      1, { 0 }, setup_growth, run_growth, recover_plain, 0, 0 },
     { "switch-copy", "pgs_resume of a 150 KiB task saved by copying",
-      1, { ENOMEM }, setup_switch_copy, run_switch, recover_switch, 0 },
+      1, { ENOMEM }, setup_switch_copy, run_switch, recover_switch, 0, 0 },
     { "switch-extent", "pgs_resume of a 600 KiB task that took its extent",
-      1, { ENOMEM }, setup_switch_extent, run_switch, recover_switch, 0 },
+      1, { ENOMEM }, setup_switch_extent, run_switch, recover_switch, 0, 0 },
     { "switch-nested", "a task resumes another of its region, which yields",
       1, { ENOMEM }, setup_switch_nested, run_switch_nested, recover_plain,
-      0 },
+      0, 0 },
     { "finish", "a 700 KiB resident task returns",
-      1, { 0 }, setup_finish, run_finish, recover_plain, 0 },
+      1, { 0 }, setup_finish, run_finish, recover_plain, 0, 0 },
     { "yield-trim", "a task goes 1 MiB deeper, comes back, yields shallow",
-      1, { ENOMEM }, setup_trim, run_trim, recover_trim, 0 },
+      1, { ENOMEM }, setup_trim, run_trim, recover_trim, 0, 0 },
     { "backtrace", "pgs_backtrace of a 600 KiB task evicted to its extent",
-      1, { ENOMEM }, setup_backtrace, run_backtrace, recover_plain, 0 },
+      1, { ENOMEM }, setup_backtrace, run_backtrace, recover_plain, 0, 0 },
+    { "backtrace-inside", "a task takes the backtrace of a 600 KiB task of "
+      "its region",
+      1, { ENOMEM }, setup_backtrace_inside, run_switch_nested, recover_plain,
+      0, 0 },
     { "destroy", "pgs_destroy: resident 700 KiB, extent, copied, never run",
-      0, { ENOMEM }, setup_destroy, run_destroy, recover_plain, 0 },
+      0, { ENOMEM }, setup_destroy, run_destroy, recover_plain, 0, 0 },
     { "thread", "a pthread inits, creates and runs tasks, exits with them",
-      1, { ENOMEM, EPERM }, setup_thread, run_thread, recover_thread, 0 },
+      1, { ENOMEM, EPERM }, setup_thread, run_thread, recover_thread, 0, 0 },
     { "fork", "fork() in a task; others copied, resident, deep",
-      1, { 0 }, setup_fork, run_fork, recover_fork, 1 },
+      1, { 0 }, setup_fork, run_fork, recover_fork, 1, 0 },
     { "recycle-destroyed", "destroy a task holding a secret, scan a new one",
       1, { ENOMEM }, setup_recycle_destroyed, run_recycle_destroyed,
-      recover_recycle, 0 },
+      recover_recycle, 0, 0 },
     { "recycle-suspended", "a new task scans while the secret's owner waits",
       1, { ENOMEM }, setup_recycle_suspended, run_recycle_suspended,
-      recover_recycle, 0 },
+      recover_recycle, 0, 0 },
     { "recycle-deep", "the same, the owner 500 KiB deep (extent)",
       1, { ENOMEM }, setup_recycle_deep, run_recycle_suspended,
-      recover_recycle, 0 },
+      recover_recycle, 0, 0 },
+    /* A pending signal interrupts shmem's fallocate with EINTR: retried
+     * in the fault path, on a yield, in a resume. */
+    { "growth-eintr", "as growth, an injected fallocate says EINTR",
+      1, { 0 }, setup_growth, run_growth, recover_plain, 0, 1 },
+    { "nested-eintr", "a deep task yields to the shallow one that resumed "
+      "it (1 region), an injected fallocate says EINTR",
+      1, { ENOMEM }, setup_switch_nested_deep, run_switch_nested,
+      recover_plain, 0, 1 },
+    { "resume-eintr", "as resume-empty, an injected fallocate says EINTR",
+      1, { ENOMEM }, setup_resume_empty, run_start, recover_start, 0, 1 },
 };
 const int rel_inj_nops = sizeof rel_inj_ops / sizeof rel_inj_ops[0];
 
@@ -927,6 +978,7 @@ void rel_inj_child(void *arg)
     rel_snap_take(&C.base);
 
     C.op->setup();
+    pgs__inject_eintr(C.op->eintr);
     if (!C.op->arms_itself)
         pgs__inject_arm(C.n);
     int rc = C.op->run();
