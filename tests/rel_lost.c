@@ -21,7 +21,6 @@
  *    and may replace it with a large enough one of its own.
  */
 #include "config.h"
-#include <dlfcn.h>
 #include <errno.h>
 #include <pthread.h>
 #include <signal.h>
@@ -32,30 +31,20 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "internal.h"
+#include "sys.h"
 #include "rel.h"
 
 /* How a handler is installed. */
 enum how {
     H_SIGACTION,   /* the program's sigaction, after the library started */
     H_SIGNAL,      /* the program's signal(), after the library started */
-    H_BEFORE,      /* libc's own sigaction, bypassing the library, before
-                      the library started */
+    H_BEFORE,      /* libc's own sigaction, as a program that bound it
+                      before the library was loaded, before the library
+                      started */
 };
 static const char *const how_names[] = { "sigaction after the library",
                                          "signal() after the library",
                                          "installed before the library" };
-
-typedef int (*sigaction_fn)(int, const struct sigaction *,
-                            struct sigaction *);
-
-/* libc's sigaction (the next one after this program's), as a program
- * that took a direct reference to it before the library was there. */
-static int libc_sigaction(int sig, const struct sigaction *sa,
-                          struct sigaction *old)
-{
-    sigaction_fn f = (sigaction_fn)dlsym(RTLD_NEXT, "sigaction");
-    return f(sig, sa, old);
-}
 
 static void install(int sig, void (*fn)(int), enum how how)
 {
@@ -68,7 +57,7 @@ static void install(int sig, void (*fn)(int), enum how how)
     sa.sa_handler = fn;     /* no SA_ONSTACK asked for */
     sigemptyset(&sa.sa_mask);
     if (how == H_BEFORE)
-        libc_sigaction(sig, &sa, NULL);
+        pgs__real_sigaction(sig, &sa, NULL);
     else
         sigaction(sig, &sa, NULL);
 }
@@ -146,6 +135,47 @@ START_TEST(test_far_below_rsp)
 }
 END_TEST
 
+/*
+ * A handler installed past the library without SA_ONSTACK (through a
+ * direct reference to libc's sigaction, which the library cannot see) can
+ * still lose its frame.  When the stack cannot grow to take it (the
+ * thread's cap), the library's report is followed by death by SIGSEGV:
+ * nothing faults again after an SI_KERNEL fault, and the process must not
+ * run on.
+ */
+static void child_lost_and_exhausted(void *arg)
+{
+    (void)arg;
+    struct pgs_config cfg = { .regions = 1, .max_stack_bytes = 96 * REL_KIB };
+    if (pgs_thread_init(&cfg) != 0) {
+        printf("init: %s\n", strerror(errno));
+        return;
+    }
+    install(SIGUSR1, on_usr1, H_BEFORE);
+    pgs_task *t = pgs_create(task_far_below, NULL);
+    if (!t) {
+        printf("create: %s\n", strerror(errno));
+        return;
+    }
+    pgs_resume(t, NULL, NULL);
+    printf("survived: handled=%d\n", (int)usr1);
+}
+
+START_TEST(test_lost_frame_exhausted_dies)
+{
+    static struct rel_result res;
+    char st[64];
+    ck_assert_int_eq(rel_run(child_lost_and_exhausted, NULL, 0, 20, &res),
+                     0);
+    ck_assert_msg(rel_died_by(&res, SIGSEGV) &&
+                      strstr(res.err, "stack memory exhausted"),
+                  "a signal frame that cannot be mapped under the cap: the "
+                  "report, then death by SIGSEGV (%s, out %.200s, err "
+                  "%.300s)", rel_status_str(rel_status(&res), st, sizeof st),
+                  res.out, res.err);
+}
+END_TEST
+
 /* ---- realistic: 50,000 real-time signals at the bottom of the stack ------ */
 
 #define STORM 50000
@@ -161,29 +191,20 @@ static void on_rt(int sig)
     __atomic_add_fetch(&rt_handled, 1, __ATOMIC_RELAXED);
 }
 
-static volatile long progress;   /* the worker's steps, for the sender */
-
-/* One signal at a time, each sent at a different moment: wait until the
- * handler ran or the worker went on without it (a lost signal), then a
- * little more. */
+/* Signals spread over time: a pause of a random length between two,
+ * and a full queue (EAGAIN) lets the worker catch up. */
 static void *sender(void *arg)
 {
     (void)arg;
     union sigval v = { .sival_int = 0 };
     unsigned seed = 1;
     for (long i = 0; i < STORM; i++) {
-        long h = __atomic_load_n(&rt_handled, __ATOMIC_RELAXED);
-        long p = __atomic_load_n(&progress, __ATOMIC_RELAXED);
-        /* A full queue says EAGAIN: let the worker catch up. */
         while (pthread_sigqueue(worker, SIGRTMIN, v) != 0)
             sched_yield();
         storm_sent++;
-        while (__atomic_load_n(&rt_handled, __ATOMIC_RELAXED) == h &&
-               __atomic_load_n(&progress, __ATOMIC_RELAXED) - p < 50)
-            sched_yield();
         seed = seed * 1103515245u + 12345u;
-        for (unsigned k = (seed >> 16) % 2000; k; k--)
-            __asm__ volatile("" ::: "memory");
+        for (unsigned k = (seed >> 16) % 4000; k; k--)
+            __builtin_ia32_pause();
     }
     __atomic_store_n(&storm_done, 1, __ATOMIC_RELEASE);
     return NULL;
@@ -207,7 +228,6 @@ static REL_NOINLINE void work_at_bottom(void)
     for (int k = 0; k < 40; k++) {
         for (size_t i = 0; i <= n; i += 64)
             buf[i] = (char)k;
-        __atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
     }
     stack_sum += buf[0];
 }
@@ -216,7 +236,6 @@ static REL_NOINLINE long recurse(int levels)
 {
     volatile char pad[3000];
     pad[0] = (char)levels;
-    __atomic_add_fetch(&progress, 1, __ATOMIC_RELAXED);
     long r = 0;
     if (levels > 0)
         r = recurse(levels - 1);
@@ -418,6 +437,7 @@ Suite *rel_lost_suite(void)
     tcase_add_test(tc, test_storm_none_lost_after);
     tcase_add_test(tc, test_storm_none_lost_before);
     tcase_add_test(tc, test_sigaltstack_kept);
+    tcase_add_test(tc, test_lost_frame_exhausted_dies);
     suite_add_tcase(s, tc);
     return s;
 }
