@@ -324,6 +324,17 @@ int pgs__handler_ours(void);
 void pgs__sig_lock(sigset_t *saved);
 void pgs__sig_unlock(const sigset_t *saved);
 void pgs__onstack_all(void);
+void pgs__onstack_strip(int sig, struct sigaction *sa);
+
+/* chain.c: the SIGSEGV handler faults that are not ours are passed to.
+ * Read from any fault handler without a lock (returns its generation);
+ * written under pgs__sig_lock. */
+unsigned long pgs__chain_read(struct sigaction *out);
+void pgs__chain_write(const struct sigaction *sa);
+void pgs__chain_swap(const struct sigaction *act, struct sigaction *old);
+void pgs__chain_reset(unsigned long seen);
+void pgs__chain_activate(void);
+int pgs__chain_active(void);
 
 /* report.c: async-signal-safe diagnostics. */
 struct pgs_msg {
@@ -337,6 +348,7 @@ void pgs__msg_task(struct pgs_msg *m, const pgs_task *t);
 void pgs__msg_emit(struct pgs_msg *m);
 void pgs__backtrace_ucontext(void *uc);
 __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
+__attribute__((noreturn)) void pgs__die_by_segv(void);
 
 /* task.c */
 void pgs__task_main(void *task);

@@ -156,6 +156,14 @@ static int install_onstack(int sig, const struct sigaction *act,
     return 0;
 }
 
+/* An action read from the kernel, as the program gave it (the caller
+ * holds the lock). */
+void pgs__onstack_strip(int sig, struct sigaction *sa)
+{
+    if (onstack_added & ((uint64_t)1 << (sig - 1)))
+        sa->sa_flags &= ~SA_ONSTACK;
+}
+
 /* Give every handler installed so far SA_ONSTACK (the caller holds the
  * lock).  SIGSEGV is the library's own. */
 void pgs__onstack_all(void)
@@ -181,7 +189,11 @@ PGS_INTERPOSE int sigaction(int sig, const struct sigaction *act,
         in = *act;
     sigset_t saved;
     pgs__sig_lock(&saved);
-    int r = install_onstack(sig, act ? &in : NULL, &out);
+    int r = 0;
+    if (sig == SIGSEGV && pgs__chain_active())
+        pgs__chain_swap(act ? &in : NULL, &out);
+    else
+        r = install_onstack(sig, act ? &in : NULL, &out);
     pgs__sig_unlock(&saved);
     if (r == 0 && oldact)
         *oldact = out;
