@@ -33,9 +33,15 @@
  * Signals: the library installs a process-wide SIGSEGV handler (once, on the
  * first pgs_thread_init or pgs_create) and a per-thread alternate signal
  * stack (256 KiB unless pgs_config.signal_stack_size says otherwise).
- * Faults that are not stack growth of a running task go to the handler
- * that was installed before, or kill the process as they would have
- * without the library.  Every signal handler runs on the alternate stack,
+ * Faults that are not stack growth of a running task go to the program's
+ * SIGSEGV handler, installed before or after the library (the latest one;
+ * sigaction records one installed after without replacing the library's,
+ * and reports the one before it as oldact), or kill the process as they
+ * would have without the library.  After a stack overflow or exhaustion
+ * report, that handler gets the fault too, then the process dies by
+ * SIGSEGV.  While the library's handler works, every signal but the
+ * synchronous ones (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS)
+ * waits.  Every signal handler runs on the alternate stack,
  * never on a task's stack: the library defines sigaction, signal,
  * bsd_signal, sysv_signal, sigset and sigaltstack, adds SA_ONSTACK to every
  * handler (and, when it starts, to those installed before it), and in a
@@ -146,11 +152,14 @@ PGS_EXPORT int pgs_thread_fini(void);
  *           leaves no room for the new task's first pages (its first
  *           frame and signal headroom, once every task created and not
  *           yet run has had its own) beside the room kept for switching
- *   EPERM   stack faults could no longer reach the library: its SIGSEGV
- *           handler was replaced by one that does not pass faults on, or
- *           SIGSEGV is blocked in this thread.  Checked on the thread's
- *           first create and then on every 64th (the check costs two
- *           system calls, and creating a task otherwise costs none).
+ *   EPERM   stack faults could no longer reach the library: SIGSEGV is
+ *           blocked in this thread, or the library's SIGSEGV handler was
+ *           replaced past its sigaction (a program that bound libc's
+ *           sigaction before the library was loaded with dlopen; a handler
+ *           installed through the library's sigaction never replaces it).
+ *           Checked on the thread's first create and then on every 64th
+ *           (the check costs two system calls, and creating a task
+ *           otherwise costs none).
  *   and any errno of pgs_thread_init.
  */
 PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg);

@@ -5,9 +5,12 @@
  *
  * A fault is ours only when the kernel raised it (si_code > 0) inside the
  * calling thread's regions while one of its tasks runs (or is switching
- * out: see on_stack).  Everything else
- * goes to the handler installed before the library, or, if that was the
- * default, kills the process exactly as it would have died without us.
+ * out: see on_stack).  Everything else goes to the program's handler
+ * (chain.c: the one installed before the library, or the latest one the
+ * program installed since), or, if that is the default, kills the process
+ * exactly as it would have died without us.  A fault that is ours but
+ * fatal (overflow, exhaustion) is reported, given to the program's
+ * handler too, and the process dies by SIGSEGV.
  *
  * Runs on the thread's alternate signal stack and must stay
  * async-signal-safe: no malloc, no stdio, no locks; errno is preserved.
