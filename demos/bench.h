@@ -34,7 +34,9 @@ enum bench_kind {
     BK_CREATE,   /* create + first resume + destroy, per task */
     BK_THREADS,  /* `threads` threads, each running its own BK_RR */
     BK_MILLION,  /* a million waiting shallow tasks: memory */
-    BK_SHALLOW   /* a task that went deep and waits shallow: what it holds */
+    BK_SHALLOW,  /* a task that went deep and waits shallow: what it holds */
+    BK_MEMORY,   /* n waiting tasks at a depth: memory per task, all in */
+    BK_CLIFF     /* BK_RR where the first task went s->spike deep once */
 };
 
 struct bench_scen {
@@ -45,6 +47,9 @@ struct bench_scen {
     int whole;         /* touch the whole live stack on every resume */
     unsigned regions;  /* pgs_config.regions; 0 = the library's default */
     int threads;       /* BK_THREADS: threads running at once */
+    size_t spike;      /* BK_RR: the first task goes this deep once first */
+    int group;         /* scenarios with the same group (not 0) are
+                          measured in the same interleaved rounds */
     int full_only;     /* only with --full or when named */
     int quick;         /* part of the --quick smoke run */
     char skip[96];     /* why it is not run ("" = it is) */
@@ -60,7 +65,8 @@ struct bench_result {
     double syscalls;   /* pagedstack: its system calls (bench_models.c) */
     double live;       /* live stack bytes at a switch (copy-stack) */
     double bytes;      /* memory scenarios: the headline figure */
-    double spread;     /* (slowest - fastest) / median of the timed runs */
+    double minflt;     /* kernel page faults (getrusage), every model */
+    double spread;     /* (slowest - fastest) / median of the rounds */
     uint64_t iters;    /* round trips per timed run */
     char note[256];
 };
@@ -72,11 +78,15 @@ struct bench_row {
     struct bench_result r;
 };
 
-/* Timing settings: each timed run lasts about target_ns; the median of
- * `runs` runs is reported. */
+/* Timing settings: each timed run lasts about target_ns; a measurement of
+ * one model is the median of `runs` runs, and the figure reported is the
+ * median of `rounds` such measurements, taken in rounds that interleave
+ * the models (bench_switch.c), so that a disturbance of the machine falls
+ * on all of them alike. */
 struct bench_timing {
     double target_ns;
     int runs;
+    int rounds;
 };
 extern struct bench_timing bench_timing;
 
@@ -163,13 +173,17 @@ double bench_load(void);
  * YIELD, and when resumed touch either just its own frames ("top": the
  * waiter's and the yield's, at the stack pointer) or the whole live buffer
  * ("whole": read and write every 64th byte).  The body's own frame, at the
- * top of the stack above the buffer, is not touched again.  Tasks never
- * return; they are destroyed while suspended.
+ * top of the stack above the buffer, is not touched again.  Tasks return
+ * only in the create scenario (finish); the others are destroyed while
+ * suspended.  With a spike, the first task to start first grows its stack
+ * that deep by recursion and comes back (the no-cliff scenario).
  * ------------------------------------------------------------------------ */
 struct bench_task {
     size_t depth;
     int whole;
-    int grow;    /* grow by recursion, come back, then wait (BK_GROWTH) */
+    int grow;     /* grow by recursion, come back, then wait (BK_GROWTH) */
+    int finish;   /* return at once: the task finishes (BK_CREATE) */
+    size_t spike; /* the next task to start grows this deep once first */
 };
 
 /* Bytes the frames below and above the buffer take in every model (entry,
@@ -219,6 +233,13 @@ static __attribute__((noinline, unused)) void bench_grow(size_t bytes)
     }                                                                       \
     static __attribute__((noinline)) void name(struct bench_task *bt)       \
     {                                                                       \
+        if (bt->finish)                                                     \
+            return;                                                         \
+        if (bt->spike) {                                                    \
+            size_t spike = bt->spike;                                       \
+            bt->spike = 0; /* only the first task */                        \
+            bench_grow(spike);                                              \
+        }                                                                   \
         if (bt->grow) {                                                     \
             /* BK_GROWTH: grow, come back, wait shallow. */                 \
             bench_grow(bench_buffer_bytes(bt->depth));                      \

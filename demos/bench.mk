@@ -10,6 +10,8 @@ demos_bench_switch_SOURCES = \
 	demos/bench_models.c \
 	demos/stack_copy.h \
 	demos/bench_memory.c \
+	demos/mem_measure.c \
+	demos/mem_measure.h \
 	demos/bench_report.c \
 	demos/bench_switch.c
 # The internal library: the copy-stack model is written on pgs__switch, and

@@ -14,13 +14,19 @@
  *   demos/bench_boost [--quick] [--full] [--csv FILE] [--runs N] [--ms M]
  *                     [SCENARIO-PATTERN...]
  *
- * A task is an fcontext on a protected_fixedsize_stack (mmap + a guard
- * page) big enough for its live depth plus 64 KiB; a round trip is two
+ * A task is an fcontext on a stack from fixedsize_stack, the allocator
+ * boost::context::fiber uses by default (std::malloc: the stacks of small
+ * tasks lie next to each other in the heap, with no system call and no
+ * kernel mapping per task), sized to the task's live depth plus 64 KiB,
+ * as a user who knows the depth would size it; a round trip is two
  * jump_fcontext calls, the way boost::context::fiber does it, without the
- * fiber's exception and ontop machinery.  Scenarios that only concern
+ * fiber's exception and ontop machinery.  Create and growth give every
+ * task an 8 MiB protected_fixedsize_stack (mmap + a guard page), the
+ * limit every pagedstack task has.  Scenarios that only concern
  * pagedstack are not run here; a regions- pattern runs its rr- variant.
  */
 #include <boost/context/detail/fcontext.hpp>
+#include <boost/context/fixedsize_stack.hpp>
 #include <boost/context/protected_fixedsize_stack.hpp>
 #include <boost/version.hpp>
 #include <cerrno>
@@ -34,6 +40,7 @@ extern "C" {
 }
 
 namespace ctx = boost::context::detail;
+using boost::context::fixedsize_stack;
 using boost::context::protected_fixedsize_stack;
 using boost::context::stack_context;
 
@@ -43,6 +50,7 @@ struct fc_task {
     ctx::fcontext_t fc;
     stack_context sc;
     bench_task *bt;
+    bool guard; /* protected_fixedsize_stack, else fixedsize_stack */
 };
 
 /* Where the running task yields to (the scheduler of this thread). */
@@ -60,6 +68,9 @@ void fc_entry(ctx::transfer_t t)
     fc_back = t.fctx;
     fc_task *me = static_cast<fc_task *>(t.data);
     fc_task_body(me->bt);
+    /* Finished (create): hand control back for good; the stack is freed
+     * without this context being resumed again. */
+    ctx::jump_fcontext(fc_back, nullptr);
 }
 
 inline void fc_resume(fc_task *t)
@@ -69,17 +80,19 @@ inline void fc_resume(fc_task *t)
 
 size_t stack_bytes(const bench_scen *s)
 {
-    size_t b = s->depth + ((size_t)64 << 10);
+    size_t b = s->depth + s->spike + ((size_t)64 << 10);
     return (b + 4095) & ~(size_t)4095;
 }
 
-bool fc_start(fc_task *t, size_t size, bench_task *bt)
+bool fc_start(fc_task *t, size_t size, bench_task *bt, bool guard)
 {
     try {
-        t->sc = protected_fixedsize_stack(size).allocate();
+        t->sc = guard ? protected_fixedsize_stack(size).allocate()
+                      : fixedsize_stack(size).allocate();
     } catch (const std::bad_alloc &) {
         return false;
     }
+    t->guard = guard;
     t->bt = bt;
     t->fc = ctx::make_fcontext(t->sc.sp, t->sc.size, fc_entry);
     fc_resume(t); /* down to its depth, and back */
@@ -88,7 +101,10 @@ bool fc_start(fc_task *t, size_t size, bench_task *bt)
 
 void fc_free(fc_task *t)
 {
-    protected_fixedsize_stack(t->sc.size).deallocate(t->sc);
+    if (t->guard)
+        protected_fixedsize_stack(t->sc.size).deallocate(t->sc);
+    else
+        fixedsize_stack(t->sc.size).deallocate(t->sc);
 }
 
 struct fc_ring {
@@ -105,9 +121,11 @@ void *fc_setup(const bench_scen *s, bench_result *r)
     g->bt.depth = s->depth;
     g->bt.whole = s->whole;
     g->bt.grow = 0;
+    g->bt.finish = 0;
+    g->bt.spike = s->spike;
     g->t.resize(s->n);
     for (size_t i = 0; i < s->n; i++)
-        if (!fc_start(&g->t[i], stack_bytes(s), &g->bt)) {
+        if (!fc_start(&g->t[i], stack_bytes(s), &g->bt, false)) {
             snprintf(r->note, sizeof r->note,
                      "stack allocation failed at task %zu", i);
             g->n = i;
@@ -145,7 +163,8 @@ const bench_ring_ops fc_ops = { "fcontext", fc_setup, fc_run, fc_teardown,
                                 nullptr, nullptr };
 
 /* Per task: allocate a stack, make the context, first resume (the task
- * goes to its depth and yields), free the stack. */
+ * finishes at once, or for growth goes to its depth and yields), free the
+ * stack. */
 struct fc_op {
     const bench_scen *s;
     bench_task bt;
@@ -158,7 +177,7 @@ int fc_op_run(void *p, uint64_t count)
     fc_op *o = static_cast<fc_op *>(p);
     for (uint64_t k = 0; k < count; k++) {
         fc_task t;
-        if (!fc_start(&t, o->size, &o->bt)) {
+        if (!fc_start(&t, o->size, &o->bt, true)) {
             snprintf(o->r->note, sizeof o->r->note, "stack allocation failed");
             return -1;
         }
@@ -180,6 +199,8 @@ void fc_op_child(void *p, bench_result *r)
     o.bt.depth = c->s->depth;
     o.bt.whole = 0;
     o.bt.grow = c->s->kind == BK_GROWTH;
+    o.bt.finish = c->s->kind == BK_CREATE;
+    o.bt.spike = 0;
     o.size = (size_t)8 << 20; /* what every pagedstack task may use */
     o.r = r;
     bench_ops(fc_op_run, &o, c->s, r, c->fixed, nullptr);

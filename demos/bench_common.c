@@ -12,13 +12,14 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sys/mman.h>
+#include <sys/resource.h>
 #include <sys/utsname.h>
 #include <sys/wait.h>
 #include <time.h>
 #include <unistd.h>
 #include "bench.h"
 
-struct bench_timing bench_timing = { 50e6, 7 };
+struct bench_timing bench_timing = { 20e6, 3, 5 };
 
 /* A measurement that takes longer than this is reported as hung. */
 #define BENCH_CHILD_TIMEOUT 240
@@ -86,8 +87,9 @@ static int is_quick(const char *name)
     static const char *const quick[] = {
         "hot", "rr-2-1k-top", "rr-2-1m-top", "rr-100-64k-whole",
         "rr-10k-1k-top", "regions-1-2-1k-top", "regions-1-2-1m-top",
-        "growth-7m", "create", "threads-1-100-64k-top",
-        "threads-2-100-64k-top", "shallow-after-deep", NULL
+        "growth-7m", "create", "threads-1-100-1k-top",
+        "threads-2-100-1k-top", "cliff-0-100-1k-top", "cliff-64k-100-1k-top",
+        "shallow-after-deep", NULL
     };
     for (int i = 0; quick[i]; i++)
         if (strcmp(quick[i], name) == 0)
@@ -151,10 +153,14 @@ size_t bench_scenarios(struct bench_scen *out, size_t max)
         s->n = 1;
         s->depth = 0;
     }
+    /* One thread and two, shallow tasks and deep ones; the two thread
+     * counts of a pair are measured in the same rounds. */
+    int group = 0;
     for (size_t j = 0; j < 2; j++)
-        for (int w = 0; w < 2; w++)
+        for (int w = 0; w < 2; w++) {
+            group++;
             for (int t = 1; t <= 2; t++) {
-                static const size_t depths[] = { 64 << 10, 1 << 20 };
+                static const size_t depths[] = { 1 << 10, 1 << 20 };
                 if (!(s = add(out, &n, max, BK_THREADS)))
                     break;
                 char prefix[24];
@@ -162,9 +168,35 @@ size_t bench_scenarios(struct bench_scen *out, size_t max)
                 s->n = 100;
                 s->depth = depths[j];
                 s->whole = w;
+                s->group = group;
                 snprintf(prefix, sizeof prefix, "threads-%d-", t);
                 rr_name(s->name, sizeof s->name, prefix, s->n, s->depth, w);
             }
+        }
+    /* No cliff: 100 shallow tasks, of which the first went 64 KiB deep
+     * once before it came back to wait, against the same without that;
+     * with the library's default regions and with one region. */
+    for (int k = 0; k < 2; k++) {
+        group++;
+        for (int spike = 0; spike < 2; spike++) {
+            if (!(s = add(out, &n, max, BK_CLIFF)))
+                break;
+            char prefix[24];
+            s->n = 100;
+            s->depth = 1 << 10;
+            s->spike = spike ? (size_t)64 << 10 : 0;
+            s->regions = k ? 1 : 0;
+            s->group = group;
+            snprintf(prefix, sizeof prefix, "cliff-%s%s-", k ? "r1-" : "",
+                     spike ? "64k" : "0");
+            rr_name(s->name, sizeof s->name, prefix, s->n, s->depth, 0);
+        }
+    }
+    if ((s = add(out, &n, max, BK_MEMORY))) {
+        strcpy(s->name, "memory-100k-1k");
+        s->n = 100000;
+        s->depth = 1 << 10;
+    }
     if ((s = add(out, &n, max, BK_SHALLOW))) {
         strcpy(s->name, "shallow-after-deep");
         s->n = 2;
@@ -219,7 +251,7 @@ void bench_result_init(struct bench_result *r)
 {
     memset(r, 0, sizeof *r);
     r->ns = r->faults = r->remaps = r->syscalls = r->live = r->bytes = -1;
-    r->spread = -1;
+    r->minflt = r->spread = -1;
 }
 
 void bench_progress(const char *scen, const char *model,
@@ -332,6 +364,13 @@ static double median(double *v, int n)
     return n % 2 ? v[n / 2] : (v[n / 2 - 1] + v[n / 2]) / 2;
 }
 
+/* Kernel page faults of the calling thread so far (minor: no I/O here). */
+static double thread_minflt(void)
+{
+    struct rusage u;
+    return getrusage(RUSAGE_THREAD, &u) == 0 ? (double)u.ru_minflt : -1;
+}
+
 /*
  * Time run(ctx, k): find k such that one timed run lasts about the target,
  * then take the median of bench_timing.runs runs.  The counters cover the
@@ -347,6 +386,7 @@ static int measure(int (*run)(void *, uint64_t), void *ctx, uint64_t warm,
         return -1;
     if (counters)
         counters(ctx, c0);
+    double m0 = thread_minflt();
     uint64_t total = 0, k = 1;
     double t, target = bench_timing.target_ns;
     for (;;) {
@@ -374,6 +414,7 @@ static int measure(int (*run)(void *, uint64_t), void *ctx, uint64_t warm,
     r->ns = median(v, runs);
     r->spread = (v[runs - 1] - v[0]) / r->ns;
     r->iters = iters;
+    r->minflt = (thread_minflt() - m0) / (double)total;
     if (counters) {
         counters(ctx, c1);
         r->faults = (c1[0] - c0[0]) / (double)total;
@@ -463,19 +504,21 @@ static void threads_child(void *p, struct bench_result *r)
     /* Faults and remaps are counted per thread; the system call counter
      * is process-wide, so each thread's delta saw all threads' calls:
      * divide it by the round trips of all threads. */
-    double ns = 0, faults = 0, remaps = 0, sys = 0;
+    double ns = 0, faults = 0, remaps = 0, sys = 0, minflt = 0;
     for (int i = 0; i < n; i++) {
         if (!pt[i].r.ok) {
             *r = pt[i].r;
             return;
         }
         ns += pt[i].r.ns;
+        minflt += pt[i].r.minflt;
         faults += pt[i].r.faults;
         remaps += pt[i].r.remaps;
         sys += pt[i].r.syscalls;
     }
     *r = pt[0].r;
     r->ns = ns / n;
+    r->minflt = minflt / n;
     if (r->faults >= 0) {
         r->faults = faults / n;
         r->remaps = remaps / n;
@@ -530,6 +573,7 @@ void bench_ops(bench_op_fn op, void *ctx, const struct bench_scen *s,
         return;
     if (counters)
         counters(ctx, c0);
+    double m0 = thread_minflt();
     for (int i = 0; i < runs; i++) {
         double t0 = bench_now_ns();
         if (op(ctx, fixed) != 0)
@@ -539,6 +583,7 @@ void bench_ops(bench_op_fn op, void *ctx, const struct bench_scen *s,
     r->ns = median(v, runs);
     r->spread = (v[runs - 1] - v[0]) / r->ns;
     r->iters = fixed;
+    r->minflt = (thread_minflt() - m0) / ((double)fixed * runs);
     if (counters) {
         counters(ctx, c1);
         double total = (double)fixed * runs;
@@ -554,7 +599,7 @@ void bench_ops(bench_op_fn op, void *ctx, const struct bench_scen *s,
 void bench_csv_header(FILE *f)
 {
     fprintf(f, "scenario,model,tasks,depth,variant,regions,threads,ns,faults,"
-               "remaps,syscalls,live,bytes,iters,spread,note\n");
+               "remaps,syscalls,live,bytes,iters,spread,minflt,note\n");
 }
 
 void bench_csv_row(FILE *f, const struct bench_scen *s, const char *model,
@@ -563,11 +608,11 @@ void bench_csv_row(FILE *f, const struct bench_scen *s, const char *model,
     fprintf(f, "%s,%s,%zu,%zu,%s,%u,%d,", s->name, model, s->n, s->depth,
             s->whole ? "whole" : "top", s->regions, s->threads);
     if (r->ok)
-        fprintf(f, "%.2f,%.4f,%.4f,%.4f,%.0f,%.0f,%llu,%.3f,", r->ns,
+        fprintf(f, "%.2f,%.4f,%.4f,%.4f,%.0f,%.0f,%llu,%.3f,%.4f,", r->ns,
                 r->faults, r->remaps, r->syscalls, r->live, r->bytes,
-                (unsigned long long)r->iters, r->spread);
+                (unsigned long long)r->iters, r->spread, r->minflt);
     else
-        fprintf(f, ",,,,,,,,");
+        fprintf(f, ",,,,,,,,,");
     fputc('"', f);
     for (const char *p = r->note; *p; p++) {
         if (*p == '"')
@@ -616,8 +661,8 @@ static int csv_split(char *line, char **field, int max)
 
 int bench_csv_parse(char *line, struct bench_row *w)
 {
-    char *fl[17];
-    if (strncmp(line, "scenario,", 9) == 0 || csv_split(line, fl, 17) < 16)
+    char *fl[18];
+    if (strncmp(line, "scenario,", 9) == 0 || csv_split(line, fl, 18) < 17)
         return -1;
     bench_result_init(&w->r);
     snprintf(w->scen, sizeof w->scen, "%s", fl[0]);
@@ -632,8 +677,9 @@ int bench_csv_parse(char *line, struct bench_row *w)
         w->r.bytes = atof(fl[12]);
         w->r.iters = strtoull(fl[13], NULL, 10);
         w->r.spread = atof(fl[14]);
+        w->r.minflt = atof(fl[15]);
     }
-    snprintf(w->r.note, sizeof w->r.note, "%s", fl[15]);
+    snprintf(w->r.note, sizeof w->r.note, "%s", fl[16]);
     return 0;
 }
 

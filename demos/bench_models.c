@@ -125,6 +125,7 @@ static void *pgs_setup(const struct bench_scen *s, struct bench_result *r)
     g->r = r;
     g->bt.depth = s->depth;
     g->bt.whole = s->whole;
+    g->bt.spike = s->spike;
     for (size_t i = 0; i < s->n; i++) {
         if (!(g->t[i] = pgs_create(pgs_body, &g->bt))) {
             pgs_fail(r, "pgs_create", i);
@@ -169,8 +170,8 @@ const struct bench_ring_ops bench_pgs_ops = {
     "pagedstack", pgs_setup, pgs_run, pgs_teardown, pgs_ring_counters, NULL
 };
 
-/* Per task: create, first resume (the task goes down to its depth and
- * yields), destroy. */
+/* Per task: create, first resume (the task finishes at once, or for
+ * growth goes down to its depth and yields), destroy. */
 struct pgs_op {
     struct bench_task bt;
     struct bench_result *r;
@@ -211,7 +212,10 @@ struct op_call {
 static void pgs_op_child(void *p, struct bench_result *r)
 {
     struct op_call *c = p;
-    struct pgs_op o = { { c->s->depth, 0, c->s->kind == BK_GROWTH }, r };
+    struct pgs_op o = { { .depth = c->s->depth,
+                          .grow = c->s->kind == BK_GROWTH,
+                          .finish = c->s->kind == BK_CREATE },
+                        r };
     if (pgs_thread_init(NULL) != 0) {
         pgs_fail(r, "pgs_thread_init", 0);
         return;
@@ -258,7 +262,7 @@ int bench_pgs_count(const struct bench_scen *s, uint64_t iters)
     double c0[3], c1[3];
     if (s->kind == BK_CREATE) {
         pgs_task **t = calloc(iters, sizeof *t);
-        struct bench_task bt = { 0, 0, 0 };
+        struct bench_task bt = { .finish = 1 };
         if (!t || pgs_thread_init(NULL) != 0)
             return -1;
         bench_pgs_counters(c0);
@@ -300,6 +304,7 @@ struct cs_task {
     char *buf;   /* its live bytes while another task occupies the stack */
     size_t len;
     struct bench_task *bt;
+    int done;    /* its function returned: it leaves nothing to save */
 };
 
 struct cs_ring {
@@ -327,6 +332,10 @@ static void cs_entry(void *arg)
 {
     struct cs_task *t = arg;
     cs_task_body(t->bt);
+    /* Finished: the stack is free, and the task is never resumed again. */
+    t->done = 1;
+    cs_cur->occupant = NULL;
+    cs_yield();
 }
 
 static inline int cs_resume(struct cs_ring *g, struct cs_task *t)
@@ -374,6 +383,8 @@ static struct cs_ring *cs_open(const struct bench_scen *s,
     g->bt.depth = s->depth;
     g->bt.whole = s->whole;
     g->bt.grow = s->kind == BK_GROWTH;
+    g->bt.finish = s->kind == BK_CREATE;
+    g->bt.spike = s->spike;
     cs_cur = g;
     return g;
 }
@@ -446,7 +457,7 @@ static int cs_op_run(void *p, uint64_t count)
         t->bt = &g->bt;
         if (cs_resume(g, t) != 0)
             return -1;
-        if (g->occupant == t)
+        if (g->occupant == t) /* growth: destroyed while suspended */
             g->occupant = NULL;
         free(t->buf);
         free(t);

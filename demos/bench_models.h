@@ -26,6 +26,9 @@ void bench_copy_growth(const struct bench_scen *s, struct bench_result *r);
  * waits shallow. */
 void bench_pgs_million(const struct bench_scen *s, struct bench_result *r);
 void bench_pgs_shallow(const struct bench_scen *s, struct bench_result *r);
+/* s->n tasks waiting at s->depth: memory per task as the memory cgroup
+ * (else /proc/meminfo) counts it, and the kernel mappings added. */
+void bench_pgs_memory(const struct bench_scen *s, struct bench_result *r);
 
 /* The library's running totals for the calling thread: stack faults,
  * remaps, and the system calls it made (see bench_models.c). */
@@ -46,6 +49,7 @@ struct bench_entry {
 };
 void bench_report(FILE *f, int markdown, const char *machine,
                   const char *about, const char *syscheck,
-                  const struct bench_entry *e, size_t n);
+                  const struct bench_entry *e, size_t n,
+                  const struct bench_entry *before, size_t nbefore);
 
 #endif

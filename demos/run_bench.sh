@@ -12,9 +12,13 @@
 # counts against strace -c -f; writes demos/results/bench.csv (every
 # figure), demos/results/bench.md (the tables in markdown) and
 # demos/results/bench.txt (the table as printed), and prints the table.
+# Every figure is the median of rounds that interleave the models (see
+# demos/bench_switch.c); the goals of issue 12 close the report, with a
+# before/after table when demos/results/bench-before.csv (an earlier
+# run's bench.csv) is there.
 #
 # Without patterns it runs every scenario, the million-task one included
-# (--full), in about 4 minutes.  Patterns (shell globs, see
+# (--full), in about 10 minutes.  Patterns (shell globs, see
 # `demos/bench_switch --list`) rerun a few, e.g. 'hot' or 'rr-10k-1k-*',
 # and write demos/results/bench-partial.* instead (--quick, the smoke run:
 # bench-quick.*), so that the full results stay.
@@ -142,11 +146,15 @@ fi
 
 fctx_opt=
 [ -n "$have_boost" ] && fctx_opt="--boost $boost"
+before_opt=
+if [ "$name" = bench ] && [ -f "$results/bench-before.csv" ]; then
+	before_opt="--before $results/bench-before.csv"
+fi
 
 log "== running (progress on stderr, table at the end)"
 out=$results/$name.txt
 # shellcheck disable=SC2086
-"$bench" $quick $mode $fctx_opt $syscheck_opt --about "$about" \
+"$bench" $quick $mode $fctx_opt $syscheck_opt $before_opt --about "$about" \
 	--csv "$results/$name.csv" --md "$results/$name.md" "$@" >"$out"
 
 end=$(date +%s)

@@ -262,12 +262,13 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
 static pgs_task *on_stack(struct pgs_thread *th, uintptr_t rsp)
 {
     uintptr_t lo = (uintptr_t)th->reserve;
-    if (rsp >= lo && rsp < lo + th->reserve_len)
-        for (unsigned i = 0; i < th->nregions; i++) {
-            struct pgs_region *r = &th->regions[i];
-            if (rsp >= (uintptr_t)r->base && rsp < (uintptr_t)r->top)
-                return r->occupant ? r->occupant : th->current;
-        }
+    if (rsp >= lo && rsp < lo + th->reserve_len) {
+        /* Regions lie at a fixed stride, each above its guard. */
+        uintptr_t stride = (uintptr_t)th->regions[0].top - lo;
+        struct pgs_region *r = &th->regions[(rsp - lo) / stride];
+        if (rsp >= (uintptr_t)r->base && r->occupant)
+            return r->occupant;
+    }
     return th->current;
 }
 

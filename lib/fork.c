@@ -16,9 +16,11 @@
  * child opens a memfd of its own, moves its copy of the running region into
  * it and drops the scratch of the other regions.  So in the child the
  * forking task runs on, and every other task of the forking thread resumes
- * with its own copy of its stack.  Tasks of other threads (which do not
- * exist in the child) keep their regions in the child's address space, but
- * nothing there can reach them.
+ * with its own copy of its stack.  The regions, pools and stacks of the
+ * other threads (which do not exist in the child) are released in the
+ * child: their memfd mappings would otherwise go on showing in the child
+ * whatever those threads later put on their stacks.  Their tasks become
+ * orphans that can only be destroyed, as those of an exited thread.
  *
  * A task whose copy could not be made (no memory) becomes an orphan in the
  * child: pgs_resume says EPERM there, as for a task of an exited thread.
@@ -191,6 +193,62 @@ static void in_child(struct pgs_thread *th)
         child_pool(th, NULL);
 }
 
+/* Every initialised thread, for the child to release those it lacks.  The
+ * lock is held across the fork, so that no thread is half linked then. */
+static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+static struct pgs_thread *all;
+
+void pgs__fork_link(struct pgs_thread *th)
+{
+    pthread_mutex_lock(&all_lock);
+    th->all_prev = NULL;
+    th->all_next = all;
+    if (all)
+        all->all_prev = th;
+    all = th;
+    th->linked = 1;
+    pthread_mutex_unlock(&all_lock);
+}
+
+void pgs__fork_unlink(struct pgs_thread *th)
+{
+    if (!th->linked)
+        return;
+    pthread_mutex_lock(&all_lock);
+    if (th->all_prev)
+        th->all_prev->all_next = th->all_next;
+    else
+        all = th->all_next;
+    if (th->all_next)
+        th->all_next->all_prev = th->all_prev;
+    th->linked = 0;
+    pthread_mutex_unlock(&all_lock);
+}
+
+/* In the child: release what a thread that is not there held.  Only its
+ * own mappings and descriptor: its task list may have been half changed
+ * when the fork came, so it is not walked; pgs_destroy frees its tasks
+ * (forked_away), and the descriptor stays for them to find. */
+static void release_left_behind(struct pgs_thread *th)
+{
+    if (th->reserve)
+        munmap(th->reserve, th->reserve_len);
+    th->reserve = NULL;
+    if (th->stacks)
+        munmap(th->stacks, th->stacks_len);
+    th->stacks = NULL;
+    if (th->fd >= 0)
+        close(th->fd);
+    th->fd = -1;
+    for (unsigned i = 0; i < th->nregions; i++) {
+        th->regions[i].occupant = NULL;
+        th->regions[i].slot = PGS_NO_SLOT;
+        th->regions[i].mapped = 0;
+    }
+    th->forked_away = 1;
+    th->linked = 0;
+}
+
 /* The hooks, for the calling thread's state (other threads' is theirs:
  * only the forking thread goes on in the child). */
 static void hook(void (*step)(struct pgs_thread *th))
@@ -205,16 +263,28 @@ static void hook(void (*step)(struct pgs_thread *th))
 
 static void before_fork(void)
 {
+    pthread_mutex_lock(&all_lock);
     hook(prepare);
 }
 
 static void after_fork_parent(void)
 {
     hook(in_parent);
+    pthread_mutex_unlock(&all_lock);
 }
 
 static void after_fork_child(void)
 {
+    struct pgs_thread *self = pgs__tls;
+    for (struct pgs_thread *th = all, *next; th; th = next) {
+        next = th->all_next;
+        if (th != self)
+            release_left_behind(th);
+    }
+    all = self;
+    if (self)
+        self->all_prev = self->all_next = NULL;
+    pthread_mutex_unlock(&all_lock);
     hook(in_child);
 }
 

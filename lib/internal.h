@@ -24,14 +24,18 @@
 #define PGS_PAGE ((size_t)4096)
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
 /*
- * Regions per thread unless configured.  Tasks in different regions switch
- * without any remap, so a few deep tasks that alternate cost nothing; a
- * shallow task is copied whatever the number.  Measured (ns per round
- * trip): 2 tasks at 1 MiB live: 13229 with 1 region, 21 with 2, 14 with 4;
- * 10k tasks at 1 KiB: 155, 154, 156, and 168 with 16; 100 tasks at 64 KiB:
- * 1849, 1835, 1895, and 2882 with 16 (more scratch areas miss in cache).
+ * Regions per thread unless configured: a cache of resident tasks (see
+ * pgs__region_take).  A task with a region of its own switches with a plain
+ * register switch, whatever its depth; the tasks beyond share region 0.
+ * Each region costs address space (its size and its guard) and, while a
+ * task uses it, one mapping and the pages that task keeps mapped.  Measured
+ * (demos/bench_switch, ns per round trip, 4 regions -> 128): 100 tasks at
+ * 1 KiB live 329 -> 21, at 4 KiB 505 -> 41, at 1 MiB 79531 -> 21; 10k tasks
+ * at 1 KiB unchanged (all but 127 share region 0).  128 covers the common
+ * "a hundred connections" case; it is lowered at init if the address space
+ * is limited (RLIMIT_AS).
  */
-#define PGS_DEFAULT_REGIONS 4u
+#define PGS_DEFAULT_REGIONS 128u
 #define PGS_MAX_REGIONS 1024u
 #define PGS_MIN_STACK ((size_t)64 << 10)
 #define PGS_MAX_STACK ((size_t)64 << 30)
@@ -113,6 +117,9 @@ struct pgs_region {
     pgs_task *occupant;
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+    unsigned users;            /* live tasks placed here (not done) */
+    unsigned clean_scans;      /* scans in a row that found the slack clean */
+    unsigned next_free;        /* the thread's free list of regions */
     unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
 
@@ -173,7 +180,8 @@ struct pgs_thread {
     char *reserve;
     size_t reserve_len;
     struct pgs_region *regions;
-    unsigned next_region;
+    unsigned free_region;      /* a region no task uses; 0: none (region 0
+                                  is the shared one, never on the list) */
 
     /* Page pool. */
     int fd;
@@ -231,11 +239,18 @@ struct pgs_thread {
     pgs_task *spare;
     unsigned nspare;
 
+    /* Every initialised thread of the process (fork.c), so that a forked
+     * child can release the regions and pools of the threads it lacks. */
+    struct pgs_thread *all_prev, *all_next;
+    int linked;
+    int forked_away;           /* in a forked child: a thread left behind */
+
     /* Figures and bookkeeping. */
     uint64_t creates;
     size_t tasks;
     uint64_t faults;
     uint64_t remaps;
+    uint64_t scan_bytes;       /* bytes the scratch clear has looked at */
     pgs_task *list;
 };
 
@@ -311,6 +326,8 @@ int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
+unsigned pgs__region_take(struct pgs_thread *th);
+void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
 
@@ -366,6 +383,8 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
 
 /* fork.c */
 int pgs__fork_hooks_install(void);
+void pgs__fork_link(struct pgs_thread *th);
+void pgs__fork_unlink(struct pgs_thread *th);
 
 /* task.c: the thread's list of live tasks, and its spare descriptors. */
 void pgs__task_unlink(struct pgs_thread *th, pgs_task *t);

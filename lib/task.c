@@ -154,7 +154,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     t->arg = arg;
     t->state = PGS_CREATED;
     t->home = PGS_HOME_NONE;
-    t->region = th->next_region;
+    t->region = 0; /* placed below, once nothing can fail */
     t->slot = PGS_NO_SLOT;
     t->pages = 0;
     t->peak_pages = 0;
@@ -168,8 +168,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
         errno = ENOMEM;
         return NULL;
     }
-    if (++th->next_region == th->nregions) /* no division on this path */
-        th->next_region = 0;
+    t->region = pgs__region_take(th);
     t->next = th->list;
     if (th->list)
         th->list->prev = t;
@@ -286,6 +285,10 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
         return -1;
     }
     struct pgs_thread *th = t->th;
+    if (th && th->forked_away) { /* a thread a fork left behind */
+        free(t->buf);
+        th = NULL;
+    }
     if (!th) { /* its thread has exited and took the pages with it */
         pgs_track_task_destroy(t);
         free(t);
@@ -301,10 +304,9 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     }
     if (pgs__unhome(th, t) != 0)
         return -1;
-    /* The next task created takes its place: where a task was, the region
-     * may be free of occupants and its scratch still in the cache, and
-     * the tasks stay spread as they were. */
-    th->next_region = t->region;
+    /* A done task left its region when it finished. */
+    if (t->state != PGS_DONE)
+        pgs__region_leave(th, t);
     if (t->state == PGS_CREATED)
         th->unstarted--;
     pgs__task_unlink(th, t);

@@ -95,12 +95,33 @@ static void thread_release(struct pgs_thread *th)
 {
     if (pgs__tls == th)
         pgs__tls = NULL;
+    pgs__fork_unlink(th);
     pgs_track_thread_fini(th);
     pgs__spare_release(th);
     pgs__regions_release(th);
     pgs__pool_close(th);
     stacks_destroy(th);
     free(th);
+}
+
+/* The default number of regions is a cache size, not a promise: where the
+ * address space is limited (RLIMIT_AS), take half as many as fit, leaving
+ * the rest to the program, rather than fail.  A configured number is
+ * taken exactly or not at all. */
+static int regions_reserve(struct pgs_thread *th, unsigned configured)
+{
+    int shrunk = 0;
+    while (pgs__regions_reserve(th) != 0) {
+        if (configured || th->nregions == 1)
+            return -1;
+        th->nregions /= 2;
+        shrunk = 1;
+    }
+    if (!shrunk || th->nregions == 1)
+        return 0;
+    pgs__regions_release(th);
+    th->nregions /= 2;
+    return pgs__regions_reserve(th);
 }
 
 static int config_check(const struct pgs_config *c)
@@ -195,7 +216,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
         return -1;
     }
 
-    if (pgs__pool_open(th) != 0 || pgs__regions_reserve(th) != 0 ||
+    if (pgs__pool_open(th) != 0 || regions_reserve(th, cfg->regions) != 0 ||
         stacks_create(th) != 0 || pthread_setspecific(exit_key, th) != 0) {
         /* Whatever refused (memory, descriptors, address space), the
          * thread cannot get the resources it needs: ENOMEM. */
@@ -204,6 +225,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
         return -1;
     }
     pgs_track_thread_init(th);
+    pgs__fork_link(th);
     pgs__tls = th;
     return 0;
 }

@@ -13,6 +13,7 @@ tests_check_core_SOURCES = \
 	tests/core_setup.c \
 	tests/core_internal.c \
 	tests/core_stacks.c \
+	tests/core_regions.c \
 	tests/core_resume.c \
 	tests/core_isolation.c \
 	tests/core_syscalls.c \

@@ -7,6 +7,8 @@
  */
 #include "config.h"
 #include <errno.h>
+#include <pthread.h>
+#include <semaphore.h>
 #include <signal.h>
 #include <stdint.h>
 #include <string.h>
@@ -399,9 +401,10 @@ static void *huge_fn(void *arg)
     return NULL;
 }
 
-/* The child: tasks in both regions, a secret high in region 0; the task
- * in region _i overflows by a frame 1 MiB + 256 bytes past its region
- * (beyond the old fixed guard). */
+/* The child: tasks that keep a secret high in region 0 (and in region 1
+ * when the task that overflows is in region 0); the task in region _i
+ * overflows by a frame 1 MiB + 256 bytes past its region (beyond the old
+ * fixed guard). */
 static void overflow_child(void *arg)
 {
     int in = (int)(intptr_t)arg;
@@ -410,15 +413,18 @@ static void overflow_child(void *arg)
         _exit(2);
     struct dive d[2];
     pgs_task *t[2];
+    /* The first task takes region 1, the ones after it share region 0. */
+    pgs_task *big = NULL;
+    if (in == 1)
+        big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
     for (int i = 0; i < 2; i++) {
         d[i] = (struct dive){ .depth = 2 << 10, .seed = 300u + (unsigned)i };
-        t[i] = pgs_create(dive_fn, &d[i]); /* regions 0 and 1 */
+        t[i] = pgs_create(dive_fn, &d[i]);
         if (!t[i] || pgs_resume(t[i], NULL, NULL) != 0)
             _exit(3);
     }
-    if (in == 1 && !pgs_create(core_return_arg, NULL)) /* takes region 0 */
-        _exit(7);
-    pgs_task *big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
+    if (in == 0)
+        big = pgs_create(huge_fn, (void *)(PGS_GUARD + 256));
     if (!big || big->region != (unsigned)in)
         _exit(8);
     pgs_set_name(big, "huge");
@@ -443,6 +449,99 @@ START_TEST(overflow_by_huge_frame)
 }
 END_TEST
 
+/* ---- 8: a forked child and the other threads' stacks ----------------- */
+
+#define SECRET_OLD 0x01d5ec2e7ull
+#define SECRET_NEW 0x2ee5ec2e7ull
+
+static struct {
+    sem_t go, done;
+    volatile uint64_t *volatile secret;
+    pgs_task *task;
+} F;
+
+static void *secret_task(void *arg)
+{
+    (void)arg;
+    volatile uint64_t secret = SECRET_OLD;
+    F.secret = &secret;
+    pgs_yield(NULL);
+    secret = SECRET_NEW;
+    pgs_yield(NULL);
+    F.secret = NULL;
+    return NULL;
+}
+
+/* Another thread: its task holds the secret; on each go it resumes it. */
+static void *secret_thread(void *arg)
+{
+    (void)arg;
+    F.task = pgs_create(secret_task, NULL);
+    ck_assert_ptr_nonnull(F.task);
+    ck_assert_int_eq(pgs_resume(F.task, NULL, NULL), 0);
+    sem_post(&F.done);
+    sem_wait(&F.go);
+    ck_assert_int_eq(pgs_resume(F.task, NULL, NULL), 0); /* changes it */
+    sem_post(&F.done);
+    sem_wait(&F.go);
+    ck_assert_int_eq(pgs_resume(F.task, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_destroy(F.task), 0);
+    return NULL;
+}
+
+/* The child never sees what the other thread's task puts on its stack
+ * after the fork: the other thread's region is gone from the child.  The
+ * task itself can only be destroyed there. */
+START_TEST(fork_releases_other_threads)
+{
+    ck_assert_int_eq(sem_init(&F.go, 0, 0), 0);
+    ck_assert_int_eq(sem_init(&F.done, 0, 0), 0);
+    pthread_t th;
+    ck_assert_int_eq(pthread_create(&th, NULL, secret_thread, NULL), 0);
+    sem_wait(&F.done);
+    int p[2], q[2];
+    ck_assert_int_eq(pipe(p), 0);
+    ck_assert_int_eq(pipe(q), 0);
+    fflush(NULL);
+    pid_t pid = fork();
+    ck_assert_int_ge(pid, 0);
+    if (pid == 0) {
+        char c;
+        if (read(p[0], &c, 1) != 1)
+            _exit(10);
+        /* Read the secret's address without faulting: write(2) says
+         * EFAULT if nothing is mapped there. */
+        uint64_t seen = 0;
+        if (write(q[1], (const void *)F.secret, sizeof seen) ==
+            (ssize_t)sizeof seen) {
+            if (read(q[0], &seen, sizeof seen) != (ssize_t)sizeof seen)
+                _exit(11);
+            if (seen == SECRET_NEW)
+                _exit(12);
+        } else if (errno != EFAULT) {
+            _exit(13);
+        }
+        errno = 0;
+        if (pgs_resume(F.task, NULL, NULL) != -1 || errno != EPERM)
+            _exit(14);
+        if (pgs_destroy(F.task) != 0)
+            _exit(15);
+        _exit(0);
+    }
+    sem_post(&F.go);
+    sem_wait(&F.done); /* the secret is SECRET_NEW in the parent now */
+    ck_assert_int_eq(write(p[1], "x", 1), 1);
+    int st;
+    ck_assert_int_eq(waitpid(pid, &st, 0), pid);
+    sem_post(&F.go);
+    ck_assert_int_eq(pthread_join(th, NULL), 0);
+    ck_assert_msg(WIFEXITED(st) && WEXITSTATUS(st) == 0,
+                  "the child ended with status %#x (12: it saw the other "
+                  "thread's new secret; 15: it could not destroy its task)",
+                  st);
+}
+END_TEST
+
 void core_add_defects(Suite *s)
 {
     TCase *tc = core_tcase(s, "defects");
@@ -454,4 +553,5 @@ void core_add_defects(Suite *s)
     tcase_add_test(tc, destroy_twice);
     tcase_add_loop_test(tc, yield_on_own_stack, 0, 4);
     tcase_add_loop_test(tc, overflow_by_huge_frame, 0, 2);
+    tcase_add_test(tc, fork_releases_other_threads);
 }

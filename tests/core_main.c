@@ -21,6 +21,7 @@ int main(void)
     core_add_setup(s);
     core_add_internal(s);
     core_add_stacks(s);
+    core_add_regions(s);
     core_add_resume(s);
     core_add_isolation(s);
     core_add_syscalls(s);

@@ -33,6 +33,7 @@
 void core_add_api(Suite *s);
 void core_add_setup(Suite *s);
 void core_add_stacks(Suite *s);
+void core_add_regions(Suite *s);
 void core_add_isolation(Suite *s);
 void core_add_syscalls(Suite *s);
 void core_add_crashes(Suite *s);
