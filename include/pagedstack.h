@@ -103,8 +103,8 @@ struct pgs_config {
     /* Cap on the stack memory all of this thread's tasks may hold together
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack
      * exhaustion.  Creating and growing tasks leave room under it for one
-     * task's signal headroom per region in use (16 KiB or so each), so that
-     * the tasks that exist can always be switched.  A cap too small for
+     * task's signal headroom (16 KiB or so) once tasks share region 0, so
+     * that the tasks that exist can always be switched.  A cap too small for
      * one task (its first pages and that room: about 40 KiB) is EINVAL.
      * 0 = no cap. */
     size_t max_stack_bytes;

@@ -326,8 +326,6 @@ int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
-unsigned pgs__region_take(struct pgs_thread *th);
-void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
 
@@ -373,6 +371,8 @@ void pgs__task_main(void *task);
 /* remap.c: what a region shows. */
 struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
+unsigned pgs__region_take(struct pgs_thread *th);
+void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap);
 void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
 void pgs__on_switch_stack(struct pgs_thread *th,

@@ -363,6 +363,47 @@ static void release_finished(struct pgs_thread *th, pgs_task *t)
     pgs__region_leave(th, t);
 }
 
+/*
+ * The region for a new task.  Regions are a cache of resident tasks: a
+ * task that has a region to itself is never copied or remapped, and a
+ * switch to it is a plain register switch; for a deep task that costs no
+ * memory at all (its pages are held whether shown or not), for a shallow
+ * one the pages its region keeps mapped.  So a new task takes a free
+ * region while there is one, and the rest share region 0, where shallow
+ * tasks take turns by copying and deep ones by remapping.  A task stays in
+ * its region for life (its stack holds pointers into it); the region is
+ * free again once the task is done or destroyed.  The most recently freed
+ * region is reused first: its scratch is likely still in the cache.
+ */
+unsigned pgs__region_take(struct pgs_thread *th)
+{
+    unsigned i = th->free_region;
+    if (i)
+        th->free_region = th->regions[i].next_free;
+    th->regions[i].users++;
+    return i;
+}
+
+/*
+ * t (not done before) no longer uses its region, and its stack is gone
+ * from it.  A region no task uses keeps only the pages a new task starts
+ * on, so that creating and running one costs no system call; under a cap
+ * it keeps none, since the cap is for tasks (and a hundred idle regions
+ * could hold it all).
+ */
+void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    if (--r->users > 0)
+        return;
+    if (!r->occupant)
+        region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
+    if (t->region != 0) {
+        r->next_free = th->free_region;
+        th->free_region = t->region;
+    }
+}
+
 /* pgs_destroy's part: take t's stack out of wherever it is. */
 int pgs__unhome(struct pgs_thread *th, pgs_task *t)
 {
