@@ -146,7 +146,7 @@ END_TEST
 static void child_lost_and_exhausted(void *arg)
 {
     (void)arg;
-    struct pgs_config cfg = { .regions = 1, .max_stack_bytes = 96 * REL_KIB };
+    struct pgs_config cfg = { .regions = 1, .max_stack_bytes = 48 * REL_KIB };
     if (pgs_thread_init(&cfg) != 0) {
         printf("init: %s\n", strerror(errno));
         return;
