@@ -117,6 +117,10 @@ struct pgs_region {
     pgs_task *occupant;
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+    /* Pages from the top that code running here may have poisoned in
+     * AddressSanitizer's shadow since its last reset (track.h): at least
+     * as many as were ever mapped since. */
+    size_t shadow;
     unsigned users;            /* live tasks placed here (not done) */
     unsigned clean_scans;      /* scans in a row that found the slack clean */
     unsigned next_free;        /* the thread's free list of regions */
@@ -289,6 +293,22 @@ static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
 static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
 {
     return (const char *)sp >= r->base && (const char *)sp < r->top;
+}
+
+/* A task's state is read from any thread (pgs_state): the owner stores it
+ * atomically (relaxed: a plain store on x86-64). */
+static inline void pgs__set_state(pgs_task *t, int state)
+{
+    __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
+/* r maps `pages` pages from now on, fewer than before: the shadow of the
+ * pages it drops is reset with the rest when it next changes hands. */
+static inline void pgs__region_lower(struct pgs_region *r, size_t pages)
+{
+    if (r->mapped > r->shadow)
+        r->shadow = r->mapped;
+    r->mapped = pages;
 }
 
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,

@@ -46,6 +46,7 @@ int pgs__regions_reserve(struct pgs_thread *th)
         r->occupant = NULL;
         r->slot = PGS_NO_SLOT;
         r->mapped = 0;
+        r->shadow = 0;
         r->users = 0;
         r->clean_scans = 0;
         /* Every region but the shared one is free, lowest first. */

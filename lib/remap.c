@@ -84,7 +84,7 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
         pgs__extent_grow(th, r->slot, keep, r->mapped, (size_t)-1, &over_cap);
         return;
     }
-    r->mapped = keep;
+    pgs__region_lower(r, keep);
 }
 
 /*
@@ -197,7 +197,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
         pgs__extent_trim(th, o->slot, o->pages, keep) == 0)
         o->pages = keep;
     r->slot = PGS_NO_SLOT;
-    r->mapped = 0;
+    pgs__region_lower(r, 0);
 }
 
 /* Make r show t (t is not its occupant, and r has none now).  `*shown` is
@@ -220,7 +220,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
                 return -1;
             pgs__slot_put(th, r->slot);
             r->slot = PGS_NO_SLOT;
-            r->mapped = 0;
+            pgs__region_lower(r, 0);
         }
         if (want < t->pages)
             want = t->pages;
@@ -474,7 +474,7 @@ struct pgs_jump pgs__prepare(void *arg)
             int e = errno;
             th->current = from; /* first: see pgs_yield */
             __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            to->state = th->sw_was;
+            pgs__set_state(to, th->sw_was);
             if (from && pgs__region_of(th, from)->occupant != from &&
                 show(th, pgs__region_of(th, from), from) != 0)
                 die_switch(from, to);
