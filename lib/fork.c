@@ -27,6 +27,7 @@
  */
 #include "config.h"
 #include <pthread.h>
+#include <sched.h>
 #include <string.h>
 #include "internal.h"
 #include "sys.h"
@@ -194,27 +195,41 @@ static void in_child(struct pgs_thread *th)
 }
 
 /* Every initialised thread, for the child to release those it lacks.  The
- * lock is held across the fork, so that no thread is half linked then. */
-static pthread_mutex_t all_lock = PTHREAD_MUTEX_INITIALIZER;
+ * lock is held across the fork, so that no thread is half linked then.  A
+ * spin lock on an atomic, not a mutex: the child gives it back, and
+ * ThreadSanitizer does not see a mutex's unlock in the fork handlers (it
+ * then reports the next lock as a double lock). */
+static int all_lock;
 static struct pgs_thread *all;
+
+static void all_take(void)
+{
+    while (__atomic_exchange_n(&all_lock, 1, __ATOMIC_ACQUIRE))
+        sched_yield();
+}
+
+static void all_give(void)
+{
+    __atomic_store_n(&all_lock, 0, __ATOMIC_RELEASE);
+}
 
 void pgs__fork_link(struct pgs_thread *th)
 {
-    pthread_mutex_lock(&all_lock);
+    all_take();
     th->all_prev = NULL;
     th->all_next = all;
     if (all)
         all->all_prev = th;
     all = th;
     th->linked = 1;
-    pthread_mutex_unlock(&all_lock);
+    all_give();
 }
 
 void pgs__fork_unlink(struct pgs_thread *th)
 {
     if (!th->linked)
         return;
-    pthread_mutex_lock(&all_lock);
+    all_take();
     if (th->all_prev)
         th->all_prev->all_next = th->all_next;
     else
@@ -222,7 +237,7 @@ void pgs__fork_unlink(struct pgs_thread *th)
     if (th->all_next)
         th->all_next->all_prev = th->all_prev;
     th->linked = 0;
-    pthread_mutex_unlock(&all_lock);
+    all_give();
 }
 
 /* In the child: release what a thread that is not there held.  Only its
@@ -263,14 +278,14 @@ static void hook(void (*step)(struct pgs_thread *th))
 
 static void before_fork(void)
 {
-    pthread_mutex_lock(&all_lock);
+    all_take();
     hook(prepare);
 }
 
 static void after_fork_parent(void)
 {
     hook(in_parent);
-    pthread_mutex_unlock(&all_lock);
+    all_give();
 }
 
 static void after_fork_child(void)
@@ -284,7 +299,7 @@ static void after_fork_child(void)
     all = self;
     if (self)
         self->all_prev = self->all_next = NULL;
-    pthread_mutex_unlock(&all_lock);
+    all_give();
     hook(in_child);
 }
 
