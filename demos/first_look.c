@@ -4,9 +4,9 @@
  *
  *   demos/first_look [TASKS]
  *
- * Creates TASKS (default 100,000) tasks that may each use an 8 MiB stack,
- * parks every one of them with about 1 KiB of live stack, plus 5 that
- * recurse 4 MiB deep and wait there, and prints what they cost: first as
+ * Creates TASKS (default 100,000) tasks that may each use an 8 MiB stack:
+ * 5 of them recurse 4 MiB deep and wait there, every other one waits with
+ * about 1 KiB of live stack.  Then it prints what they cost: first as
  * the library counts it (pgs_stats), then as the system sees it from
  * outside (procfs, and the cgroup's charge when it can be read).  Then it
  * runs every task to its end, destroys them all and shows the memory going
@@ -114,12 +114,12 @@ static void fail(const char *what)
 
 int main(int argc, char **argv)
 {
-    long n = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
-    if (n < 1) {
-        fprintf(stderr, "usage: %s [TASKS]\n", argv[0]);
+    long total = argc > 1 ? strtol(argv[1], NULL, 10) : 100000;
+    if (total <= NDEEP) {
+        fprintf(stderr, "usage: %s [TASKS], TASKS > %d\n", argv[0], NDEEP);
         return 2;
     }
-    long total = n + NDEEP;
+    long n = total - NDEEP; /* the shallow ones */
     pgs_task **t = calloc((size_t)total, sizeof *t);
     if (!t)
         fail("calloc");
@@ -165,7 +165,10 @@ int main(int argc, char **argv)
            fmt((double)st.pool_bytes));
     printf("  faults       %10s   stack page faults it handled\n",
            num((long)st.faults));
-    printf("  remaps       %10s   switches that remapped a region\n",
+    printf("  remaps       %10s   switches that made a region show another task:\n"
+           "                            a shallow task's bytes copied, or a deep one's\n"
+           "                            pages remapped (one per task here: each one\n"
+           "                            was run until it waited, in turn)\n",
            num((long)st.remaps));
     printf("  per task     %10s\n\n", fmt((double)st.stack_bytes / (double)total));
 

@@ -17,6 +17,8 @@ import gdb
 PAGE = 4096
 STATES = ("created", "running", "suspended", "done")
 HOMES = ("none", "region", "copy", "extent")
+# Frames pgs bt asks for: the size of the library's pgs__gdb_ips.
+BT_MAX = 128
 
 
 def _thread_state():
@@ -118,7 +120,7 @@ stack for a moment and unwinds it."""
         t = _find(th, arg)
         n = int(gdb.parse_and_eval(
             "pgs_backtrace((pgs_task *)%d, (void **)pgs__gdb_ips, %d)"
-            % (int(t), 128)))
+            % (int(t), BT_MAX)))
         if n < 0:
             raise gdb.GdbError("pagedstack: pgs_backtrace failed (the task "
                                "is running? use bt)")
@@ -141,6 +143,9 @@ stack for a moment and unwinds it."""
                 name = gdb.execute("info symbol %d" % look, to_string=True)
                 name = name.split(" in section")[0].strip()
             print("#%-2d %#018x in %s%s" % (i, pc, name, where))
+        if n == BT_MAX:
+            print("(pgs bt shows at most %d frames; there may be more)"
+                  % BT_MAX)
 
 
 PgsCommand()

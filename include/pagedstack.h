@@ -1,13 +1,19 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * pagedstack: coroutines on one demand-paged shared stack per thread.
+ * pagedstack: coroutines on demand-paged stack regions that a thread's
+ * tasks share.
  *
- * Every task of a thread runs at the same addresses, inside the thread's
- * shared stack region (8 MiB by default), and may use all of it.  Physical
- * pages exist only where a task really touched its stack: the first touch
- * of a page raises a SIGSEGV that the library handles on the thread's
- * alternate signal stack by giving the running task more pages.  Switching
- * tasks remaps the region so that it shows the incoming task.
+ * Every thread that runs tasks reserves stack regions (128 of 8 MiB by
+ * default), and a task may use all of its region.  The regions are a cache
+ * of resident tasks: a new task takes a free region of its own while there
+ * is one, and a switch to it changes only registers; the tasks created
+ * while every region is taken share region 0, at the same addresses.
+ * Physical pages exist only where a task really touched its stack: the
+ * first touch of a page raises a SIGSEGV that the library handles on the
+ * thread's alternate signal stack by giving the running task more pages.
+ * When region 0 must show another task, a shallow task's live bytes are
+ * copied aside (and the incoming task's copied in), and a deep task's pages
+ * are remapped with one mmap, whatever its depth.
  *
  * THE ONE RULE: a pointer to a variable on a task's stack is meaningless to
  * every other task, and to the thread's own code outside that task.  All
@@ -23,8 +29,10 @@
  * resumed or destroyed there.  Functions that only read (pgs_state,
  * pgs_task_stack_bytes, pgs_name) may be called from any thread.
  *
- * Errors: functions return -1 (or NULL) and set errno; the values each
- * function can set are listed with it.  Running out of stack inside a task
+ * Errors: functions that can fail return -1 (or NULL) and set errno; the
+ * values each function can set are listed with it.  pgs_self, pgs_name and
+ * pgs_task_stack_bytes cannot fail and leave errno alone (NULL, "" and 0
+ * are answers, not errors).  Running out of stack inside a task
  * (overflowing the region, or hitting max_stack_bytes while growing) cannot
  * be returned to anyone: the library prints one line naming the task, the
  * limit and the fault address on stderr, with a backtrace, and the process
@@ -64,7 +72,8 @@ typedef void *(*pgs_fn)(void *arg);
  * their defaults. */
 struct pgs_config {
     /* Maximum stack of every task, which is also the size of each of the
-     * thread's shared regions.  Rounded up to whole pages.  0 = 8 MiB. */
+     * thread's shared regions.  Rounded up to whole pages.  0 = 8 MiB;
+     * otherwise from 64 KiB to 64 GiB (outside that, EINVAL). */
     size_t stack_size;
     /* Regions per thread (at most 1024): a cache of resident tasks.  A new
      * task takes a region of its own while one is free, and keeps it for
@@ -228,8 +237,10 @@ PGS_EXPORT const char *pgs_name(const pgs_task *t);
 PGS_EXPORT int pgs_backtrace(pgs_task *t, void **ips, int max);
 
 /* Print a header line for t and its backtrace with function names to f,
- * one frame a line.  Returns the number of frames, or -1 with errno as for
- * pgs_backtrace (EINVAL also if f is NULL). */
+ * one frame a line, at most 64 frames (a longer chain ends with a line
+ * saying that more frames were not printed).  Returns the number of frames
+ * printed, or -1 with errno as for pgs_backtrace (EINVAL also if f is
+ * NULL). */
 PGS_EXPORT int pgs_backtrace_print(pgs_task *t, FILE *f);
 
 /* Print the calling thread's figures for humans to f: tasks, stack memory

@@ -133,22 +133,27 @@ PGS_EXPORT int pgs_backtrace_print(pgs_task *t, FILE *f)
 {
     static const char *const states[] = { "created", "running", "suspended",
                                           "done" };
-    enum { MAX = 64 }; /* frames printed */
-    void *ips[MAX];
-    char names[MAX][PGS_NAME_MAX];
-    unsigned long offs[MAX];
+    /* Frames printed; one more is unwound to know whether the chain was
+     * cut, and a cut chain says so on a last line. */
+    enum { MAX = 64 };
+    void *ips[MAX + 1];
+    char names[MAX + 1][PGS_NAME_MAX];
+    unsigned long offs[MAX + 1];
     if (!f) {
         errno = EINVAL;
         return -1;
     }
     struct walk w = { .t = t, .ips = ips, .names = names, .offs = offs,
-                      .max = MAX };
+                      .max = MAX + 1 };
     int n = backtrace_walk(&w);
     if (n < 0)
         return -1;
     fprintf(f, "task %p \"%s\" (%s, %zu bytes of stack):\n", (void *)t,
             t->name, states[t->state], pgs_task_stack_bytes(t));
-    for (int i = 0; i < n; i++)
+    int shown = n > MAX ? MAX : n;
+    for (int i = 0; i < shown; i++)
         fprintf(f, "  #%d %p %s+0x%lx\n", i, ips[i], names[i], offs[i]);
-    return n;
+    if (n > MAX)
+        fprintf(f, "  ... more frames not printed (at most %d are)\n", MAX);
+    return shown;
 }

@@ -110,6 +110,7 @@ struct pgs_region {
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
     unsigned users;            /* live tasks placed here (not done) */
+    unsigned clean_scans;      /* scans in a row that found the slack clean */
     unsigned next_free;        /* the thread's free list of regions */
     unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
@@ -240,6 +241,7 @@ struct pgs_thread {
     size_t tasks;
     uint64_t faults;
     uint64_t remaps;
+    uint64_t scan_bytes;       /* bytes the scratch clear has looked at */
     pgs_task *list;
 };
 

@@ -47,6 +47,7 @@ int pgs__regions_reserve(struct pgs_thread *th)
         r->slot = PGS_NO_SLOT;
         r->mapped = 0;
         r->users = 0;
+        r->clean_scans = 0;
         /* Every region but the shared one is free, lowest first. */
         r->next_free = i + 1 < n ? (unsigned)i + 1 : 0;
     }

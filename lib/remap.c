@@ -29,6 +29,14 @@
 /* Pages of scratch a region keeps beyond what its occupant needs, so that a
  * task that briefly goes a little deeper does not cost a trim each time. */
 #define PGS_SCRATCH_SLACK ((size_t)16)
+/*
+ * But every switch into a region scans its slack, which is why it must not
+ * stay mapped for nothing: once this many scans in a row found the slack
+ * below an incoming task clean, it is given back (two system calls, once).
+ * A task that went deep once then costs the later shallow switches of its
+ * region this many long scans, not a long scan each forever.
+ */
+#define PGS_CLEAN_SCANS 8u
 
 static __attribute__((noreturn)) void die_unmap(const pgs_task *t)
 {
@@ -105,13 +113,18 @@ __attribute__((target("avx2"))) static char *first_dirty(char *p, char *end)
 }
 
 /* Zero [bottom, end) of a region's mapped pages (bottom page-aligned).
- * Without AVX2 the scan is no faster than the clear, so just clear. */
-static void scratch_clear(const struct pgs_thread *th, char *bottom, char *end)
+ * Returns the lowest line that held anything, or NULL if that is not
+ * known: without AVX2 the scan is no faster than the clear, so just
+ * clear. */
+static char *scratch_clear(struct pgs_thread *th, char *bottom, char *end)
 {
+    th->scan_bytes += (uint64_t)(end - bottom);
+    char *dirty = NULL;
     if (th->avx2)
-        bottom = first_dirty(bottom,
-                             (char *)((uintptr_t)end & ~(uintptr_t)127));
+        bottom = dirty = first_dirty(
+            bottom, (char *)((uintptr_t)end & ~(uintptr_t)127));
     memset(bottom, 0, (size_t)(end - bottom));
+    return dirty;
 }
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
@@ -241,6 +254,11 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         r->mapped = 0;
         fresh_slot = 1;
     }
+    size_t need = want;
+    if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
+        r->clean_scans = 0;
+        region_trim(th, r, need, 0); /* if it fails, the scan goes on */
+    }
     size_t have = r->mapped;
     if (want < have)
         want = have;
@@ -266,7 +284,13 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
-    scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
+    char *dirty = scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
+    if (want > need) {
+        if (!dirty || dirty >= r->top - need * PGS_PAGE)
+            r->clean_scans++;
+        else
+            r->clean_scans = 0;
+    }
     if (t->home == PGS_HOME_COPY) {
         memcpy((void *)sp, t->buf, t->buflen);
         /* The buffer is kept for the task's next eviction (and counted), but

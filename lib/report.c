@@ -103,17 +103,28 @@ static int find_object(struct dl_phdr_info *info, size_t size, void *arg)
     return 0;
 }
 
-/* Print the call chain of the interrupted context, one frame a line. */
+/* Print the call chain of the interrupted context, one frame a line, at
+ * most REPORT_FRAMES of them and then a line saying that more were not
+ * printed. */
+enum { REPORT_FRAMES = 64 };
 void pgs__backtrace_ucontext(void *uc)
 {
     unw_cursor_t c;
     struct pgs_msg m = { .len = 0 };
     if (unw_init_local2(&c, (unw_context_t *)uc, UNW_INIT_SIGNAL_FRAME) != 0)
         return;
-    for (int depth = 0; depth < 64; depth++) {
+    for (int depth = 0;; depth++) {
         unw_word_t ip = 0;
         if (unw_get_reg(&c, UNW_REG_IP, &ip) != 0 || ip == 0)
             break;
+        if (depth == REPORT_FRAMES) {
+            pgs__msg_str(&m, "pagedstack:   ... more frames not printed "
+                             "(at most ");
+            pgs__msg_dec(&m, REPORT_FRAMES);
+            pgs__msg_str(&m, " are)\n");
+            pgs__msg_emit(&m);
+            break;
+        }
         pgs__msg_str(&m, "pagedstack:   #");
         pgs__msg_dec(&m, (uint64_t)depth);
         pgs__msg_str(&m, " ");

@@ -195,6 +195,21 @@ START_TEST(overflow_line_format)
 }
 END_TEST
 
+/* A runaway recursion has far more than 64 frames: the report prints 64
+ * and says that the rest were not printed. */
+START_TEST(overflow_report_marks_the_cut)
+{
+    static struct core_child c;
+    core_run_child(child_crash, V(CRASH_OVERFLOW), &c);
+    ck_assert(core_child_segv(&c));
+    ck_assert_int_eq(count_lines_with(c.err, "pagedstack:   #"), 64);
+    ck_assert_msg(strstr(c.err, "pagedstack:   #63 ") != NULL,
+                  "no frame #63 in: %s", c.err);
+    ck_assert_int_eq(count_lines_with(c.err, "pagedstack:   ... more frames "
+                                             "not printed (at most 64 are)"), 1);
+}
+END_TEST
+
 void core_add_crashes(Suite *s)
 {
     TCase *tc = core_tcase(s, "crashes");
@@ -202,4 +217,5 @@ void core_add_crashes(Suite *s)
                                      CRASH_COUNT);
     tcase_add_loop_test(tc, crash_message, 0, CRASH_COUNT);
     tcase_add_test(tc, overflow_line_format);
+    tcase_add_test(tc, overflow_report_marks_the_cut);
 }

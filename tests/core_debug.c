@@ -161,6 +161,50 @@ START_TEST(backtrace_three_calls_deep)
 }
 END_TEST
 
+/* A chain longer than pgs_backtrace_print prints: 100 calls deep. */
+void dbg_recurse(int left);
+__attribute__((noinline)) void dbg_recurse(int left)
+{
+    if (left > 0)
+        dbg_recurse(left - 1);
+    else
+        pgs_yield(NULL);
+    __asm__ volatile("" ::: "memory");
+}
+
+static void *hundred_deep(void *arg)
+{
+    dbg_recurse(100);
+    return NULL;
+}
+
+/* A backtrace cut at the print limit says so on a line of its own. */
+START_TEST(backtrace_print_marks_the_cut)
+{
+    pgs_task *t = pgs_create(hundred_deep, NULL);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    int n;
+    char *text = print_backtrace(t, &n);
+    ck_assert_int_eq(n, 64);
+    ck_assert_msg(strstr(text, "  #63 ") && !strstr(text, "  #64 "),
+                  "expected frames #0 to #63:\n%s", text);
+    ck_assert_msg(strstr(text, "  ... more frames not printed (at most 64 are)\n"),
+                  "the cut is not marked:\n%s", text);
+    free(text);
+    /* A chain within the limit has no mark. */
+    pgs_task *s = pgs_create(three_deep, NULL);
+    ck_assert_int_eq(pgs_resume(s, NULL, NULL), 0);
+    text = print_backtrace(s, &n);
+    ck_assert_ptr_null(strstr(text, "more frames"));
+    free(text);
+    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_resume(s, NULL, NULL), 0);
+    pgs_destroy(t);
+    pgs_destroy(s);
+}
+END_TEST
+
 static void *backtrace_self(void *arg)
 {
     void *ips[8];
@@ -242,6 +286,7 @@ void core_add_debug(Suite *s)
     tcase_set_timeout(tc, 60);
     tcase_add_loop_test(tc, backtrace_three_calls_deep, 0, 4);
     tcase_add_test(tc, backtrace_errors);
+    tcase_add_test(tc, backtrace_print_marks_the_cut);
     tcase_add_test(tc, stats_print_for_people);
     suite_add_tcase(s, tc);
 }

@@ -197,6 +197,61 @@ START_TEST(taken_back_region_clean)
 }
 END_TEST
 
+/*
+ * No cliff: after one task of a shared region went 64 KiB deep once and
+ * came back, the later shallow switches of that region scan no more than
+ * they did before (after a few), and the region maps what it did before.
+ */
+static volatile int dive_once;
+
+static CORE_NOINLINE void *shallow_or_once_deep(void *arg)
+{
+    for (;;) {
+        if (arg && dive_once) {
+            dive_once = 0;
+            scribble(64 << 10);
+        }
+        pgs_yield(NULL);
+    }
+    return NULL;
+}
+
+static uint64_t scan_per_round(pgs_task **t, int n, int rounds)
+{
+    uint64_t before = pgs__tls->scan_bytes;
+    for (int k = 0; k < rounds; k++)
+        for (int i = 0; i < n; i++)
+            ck_assert_int_eq(pgs_resume(t[i], NULL, NULL), 0);
+    return (pgs__tls->scan_bytes - before) / (uint64_t)rounds;
+}
+
+START_TEST(no_cliff_after_deep)
+{
+    enum { N = 4, ROUNDS = 20 };
+    init_regions(1);
+    pgs_task *t[N];
+    for (int i = 0; i < N; i++) {
+        t[i] = pgs_create(shallow_or_once_deep, (void *)(uintptr_t)(i == 1));
+        ck_assert_ptr_nonnull(t[i]);
+    }
+    struct pgs_region *r = &pgs__tls->regions[0];
+    scan_per_round(t, N, 2);
+    uint64_t before = scan_per_round(t, N, ROUNDS);
+    size_t mapped = r->mapped;
+    ck_assert_uint_gt(before, 0);
+    dive_once = 1;
+    scan_per_round(t, N, 1);
+    ck_assert_int_eq(dive_once, 0);
+    ck_assert_uint_ge(r->mapped, 16); /* the dive's scratch is still there */
+    scan_per_round(t, N, ROUNDS); /* a few long scans, then the trim */
+    uint64_t after = scan_per_round(t, N, ROUNDS);
+    ck_assert_uint_le(after, before);
+    ck_assert_uint_eq(r->mapped, mapped);
+    for (int i = 0; i < N; i++)
+        ck_assert_int_eq(pgs_destroy(t[i]), 0);
+}
+END_TEST
+
 void core_add_regions(Suite *s)
 {
     TCase *tc = tcase_create("regions");
@@ -204,5 +259,6 @@ void core_add_regions(Suite *s)
     tcase_add_test(tc, resident_never_copied);
     tcase_add_test(tc, region_free_at_finish);
     tcase_add_loop_test(tc, taken_back_region_clean, 0, 2);
+    tcase_add_test(tc, no_cliff_after_deep);
     suite_add_tcase(s, tc);
 }

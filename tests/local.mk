@@ -2,7 +2,15 @@
 # The test suites.  Each is one Check program linked with the convenience
 # library (all internals visible, fault injection compiled in); each has its
 # own fragment so it can be built and read on its own.
+# What the scripted tests that compile, link or install (tests/gdb.test,
+# tests/static.test) need to know of the build, in every build.
+test_tools_environment = \
+	CC='$(CC)'; CFLAGS='$(CFLAGS)'; LDFLAGS='$(LDFLAGS)'; \
+	PKG_CONFIG='$(PKG_CONFIG)'; MAKE='$(MAKE)'; \
+	export CC CFLAGS LDFLAGS PKG_CONFIG MAKE;
+
 include $(srcdir)/tests/sanitizers.mk
+include $(srcdir)/tests/static.mk
 include $(srcdir)/tests/gdb.mk
 
 if HAVE_CHECK

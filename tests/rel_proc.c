@@ -346,10 +346,12 @@ int rel_died_by(const struct rel_result *res, int sig)
     return res->procs[0].ended && WIFSIGNALED(st) && WTERMSIG(st) == sig;
 }
 
+/* A diagnostic line of the library; the indented lines that follow one (a
+ * backtrace's frames, and the line that says it was cut) belong to it. */
 static int is_diag(const char *line)
 {
     return strncmp(line, "pagedstack:", 11) == 0 &&
-           strncmp(line, "pagedstack:   #", 15) != 0;
+           strncmp(line, "pagedstack:   ", 14) != 0;
 }
 
 int rel_diag_lines(const char *err)

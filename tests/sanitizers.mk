@@ -23,7 +23,7 @@ if ASAN
 #   for that handler.  The library then replaces it with a larger one and
 #   puts it back when the thread is done, which works, but the tests check
 #   that a thread without an alternate stack is left without one.
-AM_TESTS_ENVIRONMENT = \
+AM_TESTS_ENVIRONMENT = $(test_tools_environment) \
 	ASAN_OPTIONS="$(sanitizer_options)$${ASAN_OPTIONS:+:$$ASAN_OPTIONS}"; \
 	export ASAN_OPTIONS; \
 	$(sanitizer_environment) PGS_SANITIZER=address; export PGS_SANITIZER;
@@ -31,8 +31,13 @@ endif
 if TSAN
 # handle_segv=0, use_sigaltstack=0: as for ASan above; ThreadSanitizer
 #   installs the same SIGSEGV handler and alternate signal stacks.
-AM_TESTS_ENVIRONMENT = \
+AM_TESTS_ENVIRONMENT = $(test_tools_environment) \
 	TSAN_OPTIONS="$(sanitizer_options)$${TSAN_OPTIONS:+:$$TSAN_OPTIONS}"; \
 	export TSAN_OPTIONS; \
 	$(sanitizer_environment) PGS_SANITIZER=thread; export PGS_SANITIZER;
+endif
+if !ASAN
+if !TSAN
+AM_TESTS_ENVIRONMENT = $(test_tools_environment)
+endif
 endif

@@ -1,0 +1,40 @@
+# SPDX-License-Identifier: MIT
+# The echo demo: a TCP server on libuv in which every connection is a
+# pagedstack task, the same server thread-per-connection, and a load
+# generator to compare them (demos/echo/run.sh).  Built only when configure
+# found libuv (Debian: libuv1-dev).
+#
+#   uv_yield.h        libuv read/write/timer/close as "yield until done"
+#   request.[ch]      the requests and their recursive parser
+#   serve.[ch]        the connection handler, written once for every model
+#   setup.[ch]        descriptor limits and announcing the port
+#   server_uv.c       the server on pagedstack + libuv (echo_uv)
+#   server_threads.c  the server thread-per-connection (echo_threads)
+#   loadgen.c         the load generator (echo_loadgen)
+#   run.sh            the comparison, one command; plot.gp its chart
+#   smoke.test        the make check test (a few connections, nothing timed)
+
+echo_common = demos/echo/request.c demos/echo/request.h \
+	demos/echo/serve.c demos/echo/serve.h \
+	demos/echo/setup.c demos/echo/setup.h
+
+if HAVE_LIBUV
+noinst_PROGRAMS += demos/echo/echo_uv demos/echo/echo_threads \
+	demos/echo/echo_loadgen
+TESTS += demos/echo/smoke.test
+endif
+
+demos_echo_echo_uv_SOURCES = demos/echo/server_uv.c demos/echo/uv_yield.h \
+	$(echo_common)
+demos_echo_echo_uv_CFLAGS = $(AM_CFLAGS) $(LIBUV_CFLAGS)
+demos_echo_echo_uv_LDADD = libpagedstack.la $(LIBUV_LIBS)
+demos_echo_echo_uv_LDFLAGS = -no-install
+
+demos_echo_echo_threads_SOURCES = demos/echo/server_threads.c $(echo_common)
+demos_echo_echo_threads_LDADD = $(PTHREAD_LIBS)
+
+demos_echo_echo_loadgen_SOURCES = demos/echo/loadgen.c $(echo_common) \
+	demos/mem_measure.c demos/mem_measure.h
+demos_echo_echo_loadgen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/demos
+
+EXTRA_DIST += demos/echo/run.sh demos/echo/plot.gp demos/echo/smoke.test

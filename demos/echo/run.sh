@@ -1,0 +1,195 @@
+#!/bin/sh
+# SPDX-License-Identifier: MIT
+# The echo comparison, start to finish, in one command:
+#
+#   demos/echo/run.sh [CONNECTIONS ...]        (default: 1000 10000)
+#
+# Environment: ROUNDS (requests per connection, default 10), REPEAT (runs
+# of every cell, default 3; the report takes medians), DEEP_SHARE (share
+# of deep requests, default 0.01).
+#
+# Builds the demo (configuring first if needed), raises the descriptor
+# limit for the largest N (and stops, saying what to raise, if it cannot),
+# then for every N runs three servers against demos/echo/echo_loadgen:
+# pagedstack + libuv, threads with 8 MiB stacks, threads with 64 KiB
+# stacks (which refuse the deep requests), and once the 64 KiB server
+# without its depth check, to show what a deep request does to it.
+# Writes demos/results/echo.csv (every run), echo.md (medians, method,
+# machine) and echo.png (chart, when gnuplot is installed).
+set -eu
+
+top=$(cd "$(dirname "$0")/../.." && pwd)
+cd "$top"
+out=demos/results
+rounds=${ROUNDS:-10}
+repeat=${REPEAT:-3}
+share=${DEEP_SHARE:-0.01}
+[ $# -gt 0 ] || set -- 1000 10000
+start=$(date +%s)
+
+if [ ! -f Makefile ]; then
+	[ -x configure ] || autoreconf -fi
+	./configure
+fi
+if [ -z "$(sed -n 's/^LIBUV_LIBS = *//p' Makefile)" ]; then
+	echo "run.sh: configure did not find libuv (Debian: apt-get install libuv1-dev), then ./configure again" >&2
+	exit 1
+fi
+make -j2 demos/echo/echo_uv demos/echo/echo_threads demos/echo/echo_loadgen
+
+# Limits for the largest N: each process needs a descriptor per
+# connection, the load generator an ephemeral port per connection, and the
+# thread server a thread per connection.
+max=0
+for n; do [ "$n" -gt "$max" ] && max=$n; done
+need=$((max + 64))
+if [ "$(ulimit -n)" != unlimited ] && [ "$(ulimit -n)" -lt "$need" ]; then
+	ulimit -n "$need" 2>/dev/null || {
+		echo "run.sh: $max connections need $need file descriptors per process;" \
+			"the hard limit is $(ulimit -Hn).  Raise it (as root: ulimit -Hn $need," \
+			"or nofile in /etc/security/limits.conf, or LimitNOFILE= for a service)," \
+			"or run fewer connections." >&2
+		exit 1
+	}
+fi
+echo "run.sh: file descriptor limit $(ulimit -n)"
+ports=$(cat /proc/sys/net/ipv4/ip_local_port_range)
+lo=${ports%%[[:space:]]*} hi=${ports##*[[:space:]]}
+[ $((hi - lo)) -gt "$need" ] || {
+	echo "run.sh: $max connections need $need local ports; net.ipv4.ip_local_port_range is $lo-$hi" >&2
+	exit 1
+}
+[ "$(cat /proc/sys/kernel/threads-max)" -gt "$need" ] || {
+	echo "run.sh: the thread server needs $need threads; kernel.threads-max is $(cat /proc/sys/kernel/threads-max)" >&2
+	exit 1
+}
+
+# Run what was built now, even if the tree is rebuilt during the run.
+tmp=$(mktemp -d)
+server=
+trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
+cp demos/echo/echo_uv demos/echo/echo_threads demos/echo/echo_loadgen "$tmp/"
+cp -L .libs/libpagedstack.so.0 "$tmp/"
+LD_LIBRARY_PATH="$tmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
+export LD_LIBRARY_PATH
+build=$(git describe --always --dirty 2>/dev/null || echo 'this tree')
+
+start_server() {
+	rm -f "$tmp/port"
+	"$@" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
+	server=$!
+	i=0
+	while [ ! -s "$tmp/port" ] && [ $i -lt 300 ]; do
+		kill -0 "$server" 2>/dev/null || break
+		sleep 0.1
+		i=$((i + 1))
+	done
+	[ -s "$tmp/port" ] || { echo "run.sh: $* did not start:"; cat "$tmp/server.log"; exit 1; }
+}
+
+stop_server() {
+	kill "$server" 2>/dev/null || true
+	status=0
+	wait "$server" || status=$?
+	server=
+}
+
+# cell MODEL N SEED SERVER-COMMAND...
+cell() {
+	model=$1 n=$2 seed=$3
+	shift 3
+	start_server "$@"
+	"$tmp/echo_loadgen" --port-file "$tmp/port" -n "$n" --rounds "$rounds" \
+		--deep-share "$share" --seed "$seed" --label "$model" \
+		--csv "$tmp/echo.csv" || echo "run.sh: $model at N = $n: some requests failed"
+	stop_server
+}
+
+for r in $(seq "$repeat"); do
+	for n; do
+		echo "run.sh: run $r of $repeat, N = $n"
+		cell pagedstack "$n" "$r" "$tmp/echo_uv"
+		cell threads-8M "$n" "$r" "$tmp/echo_threads" --stack-size 8M
+		cell threads-64K "$n" "$r" "$tmp/echo_threads" --stack-size 64K
+	done
+done
+
+# What a deep request does to a server with fixed 64 KiB stacks and no
+# depth check.
+start_server "$tmp/echo_threads" --stack-size 64K --no-depth-limit
+crash=$("$tmp/echo_loadgen" --port-file "$tmp/port" -n "$1" --rounds 2 \
+	--deep-share "$share" --seed 1 --label threads-64K-unchecked 2>&1 |
+	grep ' requests, ' | sed 's/^echo_loadgen: //') || true
+stop_server
+if [ "$status" -eq 139 ]; then
+	crash_note="the server died by SIGSEGV (stack overflow): $crash"
+else
+	crash_note="the server exited with status $status: $crash"
+fi
+echo "run.sh: 64 KiB stacks without the depth check: $crash_note"
+
+mkdir -p "$out"
+cp "$tmp/echo.csv" "$out/echo.csv"
+
+# Medians per model and N, one line each, for the table and the chart.
+median() { # model n column
+	awk -F, -v m="$1" -v n="$2" -v c="$3" 'NR > 1 && $1 == m && $2 == n { print $c }' \
+		"$out/echo.csv" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
+}
+kib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1024 }'; }
+{
+	echo "# Echo server: pagedstack + libuv against thread-per-connection"
+	echo
+	echo "\`demos/echo/run.sh $*\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'):"
+	echo "$(nproc) CPUs, Linux $(uname -r), ROUNDS=$rounds, REPEAT=$repeat, DEEP_SHARE=$share."
+	echo
+	echo "Every connection sends $rounds requests, one at a time; $share of them (at random)"
+	echo "are nested 1000 deep (about 1 MiB of the server's stack), the rest 3 deep (a few KiB)."
+	echo "Round 1 is not timed; memory is read after it, every connection open and idle."
+	echo "Medians of $repeat runs (every run is in echo.csv)."
+	echo
+	echo "- req/s, p99: the load generator's timed rounds (2..$rounds), latency of every request."
+	echo "- cgroup/conn: growth of the memory cgroup's charge (server, load generator, both"
+	echo "  ends' socket buffers, page tables, kernel thread stacks) per connection."
+	echo "- server/conn: the server's own growth per connection: VmRSS less its mapped pool"
+	echo "  pages, plus every page of pagedstack's pool (pgs_stats pool_bytes), mapped or not."
+	echo "- refused: deep requests answered \"ERR too deep\" (the 64 KiB server checks its"
+	echo "  stack before each level; without that check a deep request overflows it)."
+	echo
+	echo "| model | N | req/s | p50 us | p99 us | cgroup/conn KiB | server/conn KiB | refused | failed |"
+	echo "|---|---|---|---|---|---|---|---|---|"
+	for n; do
+		for m in pagedstack threads-8M threads-64K; do
+			rps=$(median $m "$n" 10) p50=$(median $m "$n" 11) p99=$(median $m "$n" 12)
+			cg=$(median $m "$n" 14) own=$(median $m "$n" 16)
+			ref=$(median $m "$n" 7) fl=$(median $m "$n" 8)
+			echo "| $m | $n | $rps | $p50 | $p99 | $(kib "$cg") | $(kib "$own") | $ref | $fl |"
+		done
+	done
+	echo
+	echo "64 KiB stacks without the depth check, N = $1: $crash_note"
+} >"$out/echo.md"
+cat "$out/echo.md"
+
+# The chart's data: one line per model, each figure at every N in turn.
+for m in pagedstack threads-8M threads-64K; do
+	line=$m
+	for col in 10 12 14; do
+		for n; do
+			v=$(median $m "$n" $col)
+			[ $col -eq 14 ] && v=$(kib "$v")
+			line="$line $v"
+		done
+	done
+	echo "$line"
+done >"$tmp/summary.dat"
+if [ $# -ne 2 ]; then
+	echo "run.sh: the chart compares two N; no chart for $#"
+elif command -v gnuplot >/dev/null 2>&1; then
+	gnuplot -e "data='$tmp/summary.dat'; outfile='$out/echo.png'; n1='$1'; n2='$2'" \
+		demos/echo/plot.gp
+	echo "run.sh: wrote $out/echo.png"
+else
+	echo "run.sh: gnuplot not installed (Debian: gnuplot-nox); no chart"
+fi
+echo "run.sh: done in $(( $(date +%s) - start )) s"
