@@ -99,17 +99,46 @@ pgs__switch_via_int:			/* the same, for callers returning int */
 	call	*%rdx				/* remaps; returns {sp, value} */
 	movq	%rax, %rsp			/* adopt the stack it chose    */
 	movq	%rdx, %rax			/* and hand it the value       */
+/*
+ * From here (pgs__switch jumps here too) rsp is the incoming context's
+ * frame: the notes say where its registers and return address are, and
+ * each pop puts one back, so that a profiler's unwinder stopping in
+ * between finds the incoming context's caller.
+ */
 .Lrestore:
+	.cfi_def_cfa rsp, PGS_FRAME_SIZE
+	.cfi_offset rip, -8
+	.cfi_offset rbp, -16
+	.cfi_offset rbx, -24
+	.cfi_offset r12, -32
+	.cfi_offset r13, -40
+	.cfi_offset r14, -48
+	.cfi_offset r15, -56
 	ldmxcsr	PGS_FRAME_MXCSR(%rsp)		/* restore SSE mode            */
 	fldcw	PGS_FRAME_FPUCW(%rsp)		/* restore x87 mode            */
 	addq	$8, %rsp			/* drop the mode slot          */
+	.cfi_adjust_cfa_offset -8
 	popq	%r15				/* callee-saved registers      */
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore r15
 	popq	%r14
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore r14
 	popq	%r13
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore r13
 	popq	%r12
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore r12
 	popq	%rbx
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore rbx
 	popq	%rbp
+	.cfi_adjust_cfa_offset -8
+	.cfi_restore rbp
 	popq	%rcx				/* where the context goes on   */
+	.cfi_adjust_cfa_offset -8
+	.cfi_register rip, rcx
 	jmp	*%rcx				/* continue it (see above)     */
 	.cfi_endproc
 	.size	pgs__switch_via, .-pgs__switch_via
@@ -137,3 +166,24 @@ pgs__task_entry:
 	.size	pgs__task_entry, .-pgs__task_entry
 
 	.section .note.GNU-stack,"",@progbits
+
+/*
+ * Under -fcf-protection every object must say which control-flow
+ * protections it supports, or the linker drops the marking of the whole
+ * shared object.  Indirect branch tracking: yes (every indirect target
+ * starts with endbr64).  Shadow stacks: no, and not claimed: a switch
+ * leaves through a jmp, not ret, and the calls that entered it stay on the
+ * shadow stack of a context that continues elsewhere.
+ */
+#if defined(__CET__) && (__CET__ & 1)
+	.section .note.gnu.property,"a"
+	.p2align 3
+	.long	4				/* name size ("GNU")           */
+	.long	16				/* descriptor size             */
+	.long	5				/* NT_GNU_PROPERTY_TYPE_0      */
+	.asciz	"GNU"
+	.long	0xc0000002			/* X86_FEATURE_1_AND           */
+	.long	4				/* its data size               */
+	.long	1				/* IBT                         */
+	.p2align 3
+#endif

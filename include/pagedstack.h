@@ -26,8 +26,9 @@
  *
  * Threads: every thread that creates tasks gets its own regions and page
  * pool.  A task belongs to the thread that created it and may only be
- * resumed or destroyed there.  Functions that only read (pgs_state,
- * pgs_task_stack_bytes, pgs_name) may be called from any thread.
+ * resumed or destroyed there.  pgs_state and pgs_name only read, and may
+ * be called from any thread; pgs_task_stack_bytes answers only on the
+ * owning thread (0 elsewhere).
  *
  * Errors: functions that can fail return -1 (or NULL) and set errno; the
  * values each function can set are listed with it.  pgs_self, pgs_name and
@@ -91,8 +92,8 @@ struct pgs_config {
     /* Cap on the stack memory all of this thread's tasks may hold together
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack
      * exhaustion.  Creating and growing tasks leave room under it for one
-     * task's signal headroom per region in use (16 KiB or so each), so that
-     * the tasks that exist can always be switched.  A cap too small for
+     * task's signal headroom (16 KiB or so) once tasks share region 0, so
+     * that the tasks that exist can always be switched.  A cap too small for
      * one task (its first pages and that room: about 40 KiB) is EINVAL.
      * 0 = no cap. */
     size_t max_stack_bytes;
@@ -207,7 +208,9 @@ PGS_EXPORT int pgs_destroy(pgs_task *t);
  * EINVAL if out is NULL.  A thread that never ran a task reports zeroes. */
 PGS_EXPORT int pgs_stats(struct pgs_stats *out);
 
-/* Stack memory t holds now, in bytes (0 for NULL, CREATED or DONE). */
+/* Stack memory t holds now, in bytes (0 for NULL, CREATED or DONE, and
+ * when called from a thread other than t's: the figure changes with every
+ * switch of that thread, and its exit frees what it is read from). */
 PGS_EXPORT size_t pgs_task_stack_bytes(const pgs_task *t);
 
 /*

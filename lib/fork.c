@@ -154,7 +154,7 @@ static void child_pool(struct pgs_thread *th, struct pgs_region *run)
             die_fork("the child cannot drop the parent's stack pages");
         pgs__slot_put(th, r->slot);
         r->slot = PGS_NO_SLOT;
-        r->mapped = 0;
+        pgs__region_lower(r, 0);
     }
     if (run && run->mapped) {
         int over_cap;

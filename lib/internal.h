@@ -109,6 +109,10 @@ struct pgs_region {
     pgs_task *occupant;
     size_t slot;               /* PGS_NO_SLOT: shows nothing */
     size_t mapped;
+    /* Pages from the top that code running here may have poisoned in
+     * AddressSanitizer's shadow since its last reset (track.h): at least
+     * as many as were ever mapped since. */
+    size_t shadow;
     unsigned users;            /* live tasks placed here (not done) */
     unsigned clean_scans;      /* scans in a row that found the slack clean */
     unsigned next_free;        /* the thread's free list of regions */
@@ -282,6 +286,22 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
     return (const char *)sp >= r->base && (const char *)sp < r->top;
 }
 
+/* A task's state is read from any thread (pgs_state): the owner stores it
+ * atomically (relaxed: a plain store on x86-64). */
+static inline void pgs__set_state(pgs_task *t, int state)
+{
+    __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+}
+
+/* r maps `pages` pages from now on, fewer than before: the shadow of the
+ * pages it drops is reset with the rest when it next changes hands. */
+static inline void pgs__region_lower(struct pgs_region *r, size_t pages)
+{
+    if (r->mapped > r->shadow)
+        r->shadow = r->mapped;
+    r->mapped = pages;
+}
+
 static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
                                                 const pgs_task *t)
 {
@@ -317,8 +337,6 @@ int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
-unsigned pgs__region_take(struct pgs_thread *th);
-void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
 
@@ -345,6 +363,8 @@ void pgs__task_main(void *task);
 /* remap.c: what a region shows. */
 struct pgs_jump pgs__prepare(void *th);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
+unsigned pgs__region_take(struct pgs_thread *th);
+void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap);
 void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
 void pgs__on_switch_stack(struct pgs_thread *th,

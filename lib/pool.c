@@ -125,12 +125,19 @@ size_t pgs__held_bytes(const struct pgs_thread *th)
 
 /*
  * The room creation and growth leave under the cap so that the tasks that
- * exist can always be switched: showing a task again needs its signal
- * headroom, once for every region that can show one (at most one per task).
+ * exist (`tasks` of them: th->tasks, or one more for a create) can always
+ * be switched: showing a task again needs its signal headroom.  Only a
+ * region that several tasks share ever shows one task after another, and
+ * that is region 0 alone (every other region keeps its one task for life,
+ * and a task shown again there finds its pages as it left them); a new
+ * task goes there when no other region is free.
  */
 size_t pgs__margin(const struct pgs_thread *th, size_t tasks)
 {
-    return (tasks < th->nregions ? tasks : th->nregions) * th->start_bytes;
+    unsigned users = th->regions[0].users;
+    if (tasks > th->tasks && !th->free_region)
+        users++;
+    return users > 1 ? th->start_bytes : 0;
 }
 
 /*

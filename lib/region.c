@@ -46,6 +46,7 @@ int pgs__regions_reserve(struct pgs_thread *th)
         r->occupant = NULL;
         r->slot = PGS_NO_SLOT;
         r->mapped = 0;
+        r->shadow = 0;
         r->users = 0;
         r->clean_scans = 0;
         /* Every region but the shared one is free, lowest first. */
@@ -148,35 +149,4 @@ void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
     pgs__madvise(r->top - lo * PGS_PAGE, (lo - hi) * PGS_PAGE,
                  MADV_POPULATE_WRITE);
     errno = e;
-}
-
-/*
- * The region for a new task.  Regions are a cache of resident tasks: a
- * task that has a region to itself is never copied or remapped, and a
- * switch to it is a plain register switch; for a deep task that costs no
- * memory at all (its pages are held whether shown or not), for a shallow
- * one the pages its region keeps mapped.  So a new task takes a free
- * region while there is one, and the rest share region 0, where shallow
- * tasks take turns by copying and deep ones by remapping.  A task stays in
- * its region for life (its stack holds pointers into it); the region is
- * free again once the task is done or destroyed.  The most recently freed
- * region is reused first: its scratch is likely still in the cache.
- */
-unsigned pgs__region_take(struct pgs_thread *th)
-{
-    unsigned i = th->free_region;
-    if (i)
-        th->free_region = th->regions[i].next_free;
-    th->regions[i].users++;
-    return i;
-}
-
-/* t (not done before) no longer uses its region. */
-void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
-{
-    struct pgs_region *r = pgs__region_of(th, t);
-    if (--r->users == 0 && t->region != 0) {
-        r->next_free = th->free_region;
-        th->free_region = t->region;
-    }
 }

@@ -84,7 +84,7 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
         pgs__extent_grow(th, r->slot, keep, r->mapped, (size_t)-1, &over_cap);
         return;
     }
-    r->mapped = keep;
+    pgs__region_lower(r, keep);
 }
 
 /*
@@ -197,7 +197,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
         pgs__extent_trim(th, o->slot, o->pages, keep) == 0)
         o->pages = keep;
     r->slot = PGS_NO_SLOT;
-    r->mapped = 0;
+    pgs__region_lower(r, 0);
 }
 
 /* Make r show t (t is not its occupant, and r has none now).  `*shown` is
@@ -220,7 +220,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
                 return -1;
             pgs__slot_put(th, r->slot);
             r->slot = PGS_NO_SLOT;
-            r->mapped = 0;
+            pgs__region_lower(r, 0);
         }
         if (want < t->pages)
             want = t->pages;
@@ -363,6 +363,47 @@ static void release_finished(struct pgs_thread *th, pgs_task *t)
     pgs__region_leave(th, t);
 }
 
+/*
+ * The region for a new task.  Regions are a cache of resident tasks: a
+ * task that has a region to itself is never copied or remapped, and a
+ * switch to it is a plain register switch; for a deep task that costs no
+ * memory at all (its pages are held whether shown or not), for a shallow
+ * one the pages its region keeps mapped.  So a new task takes a free
+ * region while there is one, and the rest share region 0, where shallow
+ * tasks take turns by copying and deep ones by remapping.  A task stays in
+ * its region for life (its stack holds pointers into it); the region is
+ * free again once the task is done or destroyed.  The most recently freed
+ * region is reused first: its scratch is likely still in the cache.
+ */
+unsigned pgs__region_take(struct pgs_thread *th)
+{
+    unsigned i = th->free_region;
+    if (i)
+        th->free_region = th->regions[i].next_free;
+    th->regions[i].users++;
+    return i;
+}
+
+/*
+ * t (not done before) no longer uses its region, and its stack is gone
+ * from it.  A region no task uses keeps only the pages a new task starts
+ * on, so that creating and running one costs no system call; under a cap
+ * it keeps none, since the cap is for tasks (and a hundred idle regions
+ * could hold it all).
+ */
+void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
+{
+    struct pgs_region *r = pgs__region_of(th, t);
+    if (--r->users > 0)
+        return;
+    if (!r->occupant)
+        region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
+    if (t->region != 0) {
+        r->next_free = th->free_region;
+        th->free_region = t->region;
+    }
+}
+
 /* pgs_destroy's part: take t's stack out of wherever it is. */
 int pgs__unhome(struct pgs_thread *th, pgs_task *t)
 {
@@ -433,7 +474,7 @@ struct pgs_jump pgs__prepare(void *arg)
             int e = errno;
             th->current = from; /* first: see pgs_yield */
             __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            to->state = th->sw_was;
+            pgs__set_state(to, th->sw_was);
             if (from && pgs__region_of(th, from)->occupant != from &&
                 show(th, pgs__region_of(th, from), from) != 0)
                 die_switch(from, to);

@@ -36,7 +36,10 @@ PGS_EXPORT int pgs_stats(struct pgs_stats *out)
 
 PGS_EXPORT size_t pgs_task_stack_bytes(const pgs_task *t)
 {
-    if (!t || !t->th)
+    /* Only the owning thread can read the figure: its regions change with
+     * every switch and are freed when it exits.  Elsewhere: 0. */
+    if (!t || __atomic_load_n(&t->th, __ATOMIC_RELAXED) != pgs__tls ||
+        !pgs__tls)
         return 0;
     size_t b = t->bufcap;
     if (t->home == PGS_HOME_REGION)

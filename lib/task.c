@@ -67,7 +67,7 @@ void pgs__task_main(void *arg)
     struct pgs_thread *th = t->th;
     th->current = t->resumer; /* first: see pgs_yield */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    t->state = PGS_DONE;
+    pgs__set_state(t, PGS_DONE);
     leave_via(th, t, r);
     __builtin_unreachable();
 }
@@ -91,7 +91,7 @@ static void task_free(struct pgs_thread *th, pgs_task *t)
 {
 #if PGS_SPARE_TASKS
     if (th->nspare < PGS_SPARE_TASKS) {
-        t->state = PGS_STATE_SPARE;
+        pgs__set_state(t, PGS_STATE_SPARE);
         t->next = th->spare;
         th->spare = t;
         th->nspare++;
@@ -152,7 +152,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     t->out = NULL;
     t->fn = fn;
     t->arg = arg;
-    t->state = PGS_CREATED;
+    pgs__set_state(t, PGS_CREATED);
     t->home = PGS_HOME_NONE;
     t->region = 0; /* placed below, once nothing can fail */
     t->slot = PGS_NO_SLOT;
@@ -197,7 +197,7 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
     int was = t->state;
     t->resumer = self;
     t->out = out;
-    t->state = PGS_RUNNING;
+    pgs__set_state(t, PGS_RUNNING);
     th->current = t;
     /* Both switches are tail calls: when t yields or returns, this
      * context continues in our caller, and the switch's value (0, or -1
@@ -244,7 +244,7 @@ PGS_EXPORT void *pgs_yield(void *out)
      * current task changes before this one's state does. */
     th->current = to;
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    self->state = PGS_SUSPENDED;
+    pgs__set_state(self, PGS_SUSPENDED);
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
@@ -275,7 +275,7 @@ PGS_EXPORT int pgs_state(const pgs_task *t)
         errno = EINVAL;
         return -1;
     }
-    return t->state;
+    return __atomic_load_n(&t->state, __ATOMIC_RELAXED); /* any thread */
 }
 
 PGS_EXPORT int pgs_destroy(pgs_task *t)

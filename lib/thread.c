@@ -28,7 +28,7 @@ static void thread_exit(void *arg)
 {
     struct pgs_thread *th = arg;
     for (pgs_task *t = th->list; t; t = t->next) {
-        t->th = NULL;
+        __atomic_store_n(&t->th, NULL, __ATOMIC_RELAXED); /* see stats.c */
         t->home = PGS_HOME_NONE;
         t->pages = 0;
         free(t->buf);

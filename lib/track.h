@@ -7,7 +7,13 @@
  * announced with __sanitizer_start_switch_fiber / _finish_switch_fiber, and
  * a region's shadow is cleared whenever it starts showing another task: the
  * previous occupant's frames left poisoned redzones at addresses where the
- * incoming task has live data.
+ * incoming task has live data.  Only the pages anyone could have poisoned
+ * are cleared (the region's `shadow`, at least all it mapped since the last
+ * reset), so the cost follows the live stacks, not the region's size.  A
+ * program built with AddressSanitizer against this library built without
+ * it needs the shadow cleared too (its frames poison redzones that the
+ * library's copies and the next task would trip on): the library finds
+ * ASan's runtime at run time, through a weak reference.
  *
  * ThreadSanitizer (-fsanitize=thread): every task is a TSan fiber, and the
  * switch to it is announced just before it happens.
@@ -32,6 +38,12 @@
 #define PGS_ASAN 1
 #include <sanitizer/asan_interface.h>
 #include <sanitizer/common_interface_defs.h>
+#else
+/* Defined when the program was built with AddressSanitizer (its runtime is
+ * loaded), NULL otherwise. */
+extern void __asan_unpoison_memory_region(void const volatile *addr,
+                                          size_t size)
+    __attribute__((weak));
 #endif
 #if defined(__SANITIZE_THREAD__)
 #define PGS_TSAN 1
@@ -222,9 +234,14 @@ static inline void pgs_track_arrived(struct pgs_thread *th)
  * switch stack (copies, clearing) and by the task it shows. */
 static inline void pgs_track_region_reset(struct pgs_region *r)
 {
+    size_t n = r->shadow > r->mapped ? r->shadow : r->mapped;
 #ifdef PGS_ASAN
-    __asan_unpoison_memory_region(r->base, (size_t)(r->top - r->base));
+    __asan_unpoison_memory_region(r->top - n * PGS_PAGE, n * PGS_PAGE);
+#else
+    if (__asan_unpoison_memory_region)
+        __asan_unpoison_memory_region(r->top - n * PGS_PAGE, n * PGS_PAGE);
 #endif
+    r->shadow = r->mapped;
 #ifdef HAVE_VALGRIND_VALGRIND_H
     VALGRIND_MAKE_MEM_DEFINED(r->top - r->mapped * PGS_PAGE,
                               r->mapped * PGS_PAGE);

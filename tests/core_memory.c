@@ -132,7 +132,8 @@ END_TEST
 
 /* A cap too small for one task's first pages (its first frame and signal
  * headroom) and the room to switch it is EINVAL; one that holds exactly
- * one task refuses the second at create, and leaves nothing behind. */
+ * one task and that room (with one region, where the second task would
+ * need it) refuses the second at create, and leaves nothing behind. */
 START_TEST(cap_too_small_to_start)
 {
     struct pgs_config cfg = { .max_stack_bytes = CORE_PAGE };
@@ -141,6 +142,7 @@ START_TEST(cap_too_small_to_start)
     ck_assert_int_eq(errno, EINVAL);
     ck_assert_int_eq(pgs_thread_init(NULL), 0);
     cfg.max_stack_bytes = 2 * pgs__tls->start_bytes;
+    cfg.regions = 1;
     ck_assert_int_eq(pgs_thread_fini(), 0);
     ck_assert_int_eq(pgs_thread_init(&cfg), 0);
     pgs_task *one = pgs_create(core_yield_forever, V(1));

@@ -12,6 +12,8 @@ test_tools_environment = \
 include $(srcdir)/tests/sanitizers.mk
 include $(srcdir)/tests/static.mk
 include $(srcdir)/tests/gdb.mk
+include $(srcdir)/tests/asan_user.mk
+include $(srcdir)/tests/step.mk
 
 if HAVE_CHECK
 include $(srcdir)/tests/core.mk
