@@ -41,10 +41,22 @@
  *
  * Signals: the library installs a process-wide SIGSEGV handler (once, on the
  * first pgs_thread_init or pgs_create) and a per-thread alternate signal
- * stack.  Faults that are not stack growth of a running task go to the
- * handler that was installed before, or kill the process as they would have
- * without the library.  Do not block SIGSEGV in a thread that runs tasks.
- * Under gdb, say `handle SIGSEGV nostop noprint pass`.
+ * stack (256 KiB unless pgs_config.signal_stack_size says otherwise).
+ * Faults that are not stack growth of a running task go to the program's
+ * SIGSEGV handler, installed before or after the library (the latest one;
+ * sigaction records one installed after without replacing the library's,
+ * and reports the one before it as oldact), or kill the process as they
+ * would have without the library.  After a stack overflow or exhaustion
+ * report, that handler gets the fault too, then the process dies by
+ * SIGSEGV.  While the library's handler works, every signal but the
+ * synchronous ones (SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP, SIGSYS)
+ * waits.  Every signal handler runs on the alternate stack,
+ * never on a task's stack: the library defines sigaction, signal,
+ * bsd_signal, sysv_signal, sigset and sigaltstack, adds SA_ONSTACK to every
+ * handler (and, when it starts, to those installed before it), and in a
+ * thread that runs tasks refuses (EPERM) to disable that stack or to
+ * replace it by a smaller one.  Do not block SIGSEGV in a thread that runs
+ * tasks.  Under gdb, say `handle SIGSEGV nostop noprint pass`.
  */
 #ifndef PAGEDSTACK_H
 #define PAGEDSTACK_H
@@ -97,6 +109,14 @@ struct pgs_config {
      * one task (its first pages and that room: about 40 KiB) is EINVAL.
      * 0 = no cap. */
     size_t max_stack_bytes;
+    /* Size of the thread's alternate signal stack, on which every signal
+     * handler runs in a thread that runs tasks (the library's fault
+     * handler, and every handler of the program's: a signal frame is never
+     * written on a task's stack).  Rounded up to whole pages; 64 KiB to
+     * 1 GiB.  0 = 256 KiB.  An alternate stack the thread already has is
+     * kept if it is at least this large; pages never touched cost
+     * nothing. */
+    size_t signal_stack_size;
 };
 
 /* The life of a task.  PGS_RUNNING also covers tasks that are waiting for
@@ -151,11 +171,14 @@ PGS_EXPORT int pgs_thread_fini(void);
  *           leaves no room for the new task's first pages (its first
  *           frame and signal headroom, once every task created and not
  *           yet run has had its own) beside the room kept for switching
- *   EPERM   stack faults could no longer reach the library: its SIGSEGV
- *           handler was replaced by one that does not pass faults on, or
- *           SIGSEGV is blocked in this thread.  Checked on the thread's
- *           first create and then on every 64th (the check costs two
- *           system calls, and creating a task otherwise costs none).
+ *   EPERM   stack faults could no longer reach the library: SIGSEGV is
+ *           blocked in this thread, or the library's SIGSEGV handler was
+ *           replaced past its sigaction (a program that bound libc's
+ *           sigaction before the library was loaded with dlopen; a handler
+ *           installed through the library's sigaction never replaces it).
+ *           Checked on the thread's first create and then on every 64th
+ *           (the check costs two system calls, and creating a task
+ *           otherwise costs none).
  *   and any errno of pgs_thread_init.
  */
 PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg);

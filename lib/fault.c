@@ -5,9 +5,12 @@
  *
  * A fault is ours only when the kernel raised it (si_code > 0) inside the
  * calling thread's regions while one of its tasks runs (or is switching
- * out: see on_stack).  Everything else
- * goes to the handler installed before the library, or, if that was the
- * default, kills the process exactly as it would have died without us.
+ * out: see on_stack).  Everything else goes to the program's handler
+ * (chain.c: the one installed before the library, or the latest one the
+ * program installed since), or, if that is the default, kills the process
+ * exactly as it would have died without us.  A fault that is ours but
+ * fatal (overflow, exhaustion) is reported, given to the program's
+ * handler too, and the process dies by SIGSEGV.
  *
  * Runs on the thread's alternate signal stack and must stay
  * async-signal-safe: no malloc, no stdio, no locks; errno is preserved.
@@ -22,12 +25,15 @@
 #include "track.h"
 #include "valgrind.h"
 
-static struct sigaction previous;  /* the handler we chain to */
 static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
 static int installed;
 static int install_err;
 
 static void on_segv(int sig, siginfo_t *si, void *uc);
+
+/* The signals that the handler's own work can raise: they cannot wait. */
+static const int synchronous[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
+                                   SIGSYS };
 
 static void install(void)
 {
@@ -36,28 +42,46 @@ static void install(void)
         install_err = errno;
         return;
     }
-    struct sigaction sa;
-    memset(&sa, 0, sizeof sa);
-    sa.sa_sigaction = on_segv;
-    sigemptyset(&sa.sa_mask);
-    /* SA_NODEFER: a fault inside the handler itself must reach it again
-     * (to be reported), not kill the process silently. */
-    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
-    struct sigaction old;
-    if (pgs__sigaction(SIGSEGV, &sa, &old) != 0) {
-        install_err = errno ? errno : EPERM;
-        return;
-    }
-    previous = old;
     static int hooks;
     if (!hooks && pgs__fork_hooks_install() != 0) {
-        /* Without the fork hooks a fork would share stacks: put the old
-         * handler back and refuse. */
-        sigaction(SIGSEGV, &previous, NULL);
+        /* Without the fork hooks a fork would share stacks: refuse. */
         install_err = ENOMEM;
         return;
     }
     hooks = 1;
+    struct sigaction sa;
+    memset(&sa, 0, sizeof sa);
+    sa.sa_sigaction = on_segv;
+    /* Every other signal waits while the handler works: a handler that
+     * interrupted it and left with siglongjmp would leave a grow half
+     * done.  SA_NODEFER: a fault inside the handler itself must reach it
+     * again (to be reported), not kill the process silently. */
+    sigfillset(&sa.sa_mask);
+    for (size_t i = 0; i < sizeof synchronous / sizeof synchronous[0]; i++)
+        sigdelset(&sa.sa_mask, synchronous[i]);
+    sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER | SA_RESTART;
+    struct sigaction old;
+    sigset_t saved;
+    pgs__sig_lock(&saved);
+    /* The handler to pass faults to is published before ours is
+     * installed: a fault in another thread at that moment finds it. */
+    int r = pgs__sigaction_get(SIGSEGV, &old);
+    if (r == 0) {
+        pgs__onstack_strip(SIGSEGV, &old);
+        pgs__chain_write(&old);
+        r = pgs__sigaction(SIGSEGV, &sa, NULL);
+    }
+    if (r == 0) {
+        pgs__chain_activate();
+        /* Handlers installed before the library run on the alternate
+         * signal stack from now on, as every later one will. */
+        pgs__onstack_all();
+    }
+    pgs__sig_unlock(&saved);
+    if (r != 0) {
+        install_err = errno ? errno : EPERM;
+        return;
+    }
     installed = 1;
 }
 
@@ -92,7 +116,32 @@ static void set_default(int sig)
     memset(&dfl, 0, sizeof dfl);
     dfl.sa_handler = SIG_DFL;
     sigemptyset(&dfl.sa_mask);
-    sigaction(sig, &dfl, NULL);
+    pgs__real_sigaction(sig, &dfl, NULL);
+}
+
+/* Whether sa is a function to call (not SIG_DFL or SIG_IGN). */
+static int is_function(const struct sigaction *sa)
+{
+    return (sa->sa_flags & SA_SIGINFO) ||
+           (sa->sa_handler != SIG_DFL && sa->sa_handler != SIG_IGN);
+}
+
+/* Call handler p as the kernel would have: with the interrupted code's
+ * mask, p's own sa_mask, and sig unless SA_NODEFER; then put back the
+ * fault handler's. */
+static void call(const struct sigaction *p, int sig, siginfo_t *si,
+                 ucontext_t *uc)
+{
+    sigset_t mask = uc->uc_sigmask, saved;
+    sigorset(&mask, &mask, &p->sa_mask);
+    if (!(p->sa_flags & SA_NODEFER))
+        sigaddset(&mask, sig);
+    pthread_sigmask(SIG_SETMASK, &mask, &saved);
+    if (p->sa_flags & SA_SIGINFO)
+        p->sa_sigaction(sig, si, uc);
+    else
+        p->sa_handler(sig);
+    pthread_sigmask(SIG_SETMASK, &saved, NULL);
 }
 
 /*
@@ -101,48 +150,42 @@ static void set_default(int sig)
  * so the process dies by SIGSEGV with a core as if we were not there; a
  * signal that some process sent is sent again, with its original siginfo.
  */
-static void pass_on(int sig, siginfo_t *si, void *uc)
+static void pass_on(int sig, siginfo_t *si, ucontext_t *uc)
 {
-    struct sigaction p = previous;
-    int has_info = (p.sa_flags & SA_SIGINFO) != 0;
-    if (!has_info && p.sa_handler == SIG_IGN && si->si_code <= 0)
-        return; /* a sent SIGSEGV that the program ignores */
-    if (!has_info && (p.sa_handler == SIG_DFL || p.sa_handler == SIG_IGN)) {
+    struct sigaction p;
+    unsigned long gen = pgs__chain_read(&p);
+    if (!is_function(&p)) {
+        if (p.sa_handler == SIG_IGN && si->si_code <= 0)
+            return; /* a sent SIGSEGV that the program ignores */
         set_default(sig);
         if (si->si_code <= 0)
             syscall(SYS_rt_tgsigqueueinfo, getpid(), syscall(SYS_gettid),
                     sig, si);
         return;
     }
-    if (p.sa_flags & SA_RESETHAND) {
-        /* One delivery, then the program's disposition is the default. */
-        memset(&previous, 0, sizeof previous);
-        previous.sa_handler = SIG_DFL;
-    }
-    /* Run it with the mask it asked for, as the kernel would have. */
-    sigset_t mask = p.sa_mask, saved;
-    if (!(p.sa_flags & SA_NODEFER))
-        sigaddset(&mask, sig);
-    pthread_sigmask(SIG_BLOCK, &mask, &saved);
-    if (has_info)
-        p.sa_sigaction(sig, si, uc);
-    else
-        p.sa_handler(sig);
-    pthread_sigmask(SIG_SETMASK, &saved, NULL);
+    if (p.sa_flags & SA_RESETHAND)
+        pgs__chain_reset(gen); /* one delivery, then the default */
+    call(&p, sig, si, uc);
 }
 
-/* Print the report for a fault we own but cannot serve, and arrange for
- * the process to die by SIGSEGV: with the default action restored, the
- * faulting instruction faults again when the handler returns. */
-static void fatal(struct pgs_msg *m, void *uc)
+/* A fault we own but cannot serve: after the report, the handler faults
+ * are passed to gets it too (a crash reporter writes its dump), then the
+ * process dies by SIGSEGV, whether or not the instruction would fault
+ * again (it would not after an SI_KERNEL fault: the lost signal frame). */
+static void fatal(struct pgs_msg *m, siginfo_t *si, ucontext_t *uc)
 {
     pgs__msg_emit(m);
     pgs__backtrace_ucontext(uc);
-    set_default(SIGSEGV);
+    struct sigaction p;
+    pgs__chain_read(&p);
+    if (is_function(&p))
+        call(&p, SIGSEGV, si, uc);
+    pgs__die_by_segv();
 }
 
 static void report(const char *what, const pgs_task *t, uintptr_t addr,
-                   const char *limit, uint64_t limit_bytes, void *uc)
+                   const char *limit, uint64_t limit_bytes, siginfo_t *si,
+                   ucontext_t *uc)
 {
     struct pgs_msg m = { .len = 0 };
     pgs__msg_str(&m, "pagedstack: ");
@@ -164,7 +207,7 @@ static void report(const char *what, const pgs_task *t, uintptr_t addr,
         pgs__msg_str(&m, " pages)");
     }
     pgs__msg_str(&m, "\n");
-    fatal(&m, uc);
+    fatal(&m, si, uc);
 }
 
 /*
@@ -174,7 +217,7 @@ static void report(const char *what, const pgs_task *t, uintptr_t addr,
  * on, 0 after a fatal report.
  */
 static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
-                uintptr_t addr, void *uc)
+                uintptr_t addr, siginfo_t *si, ucontext_t *uc)
 {
     struct pgs_region *r = pgs__region_of(th, t);
     size_t have = r->mapped;
@@ -193,11 +236,11 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
     if (pgs__region_grow(th, r, want, &over_cap) != 0) {
         if (over_cap)
             report("stack memory exhausted", t, addr,
-                   "the thread's max_stack_bytes is", th->cap_bytes, uc);
+                   "the thread's max_stack_bytes is", th->cap_bytes, si, uc);
         /* (less the room kept for switching: see pgs_thread_init) */
         else
             report("stack memory exhausted", t, addr,
-                   "the system refused memory for stack pages", 0, uc);
+                   "the system refused memory for stack pages", 0, si, uc);
         return 0;
     }
     if (r->mapped > t->peak_pages)
@@ -230,8 +273,7 @@ static pgs_task *on_stack(struct pgs_thread *th, uintptr_t rsp)
 }
 
 /* Returns 1 if the fault was ours and the task can go on, 0 if it is not
- * ours.  Ours but fatal: reports and returns 1 with the default action
- * restored, so the retried instruction kills the process. */
+ * ours.  Ours but fatal: reports, and the process dies (fatal). */
 static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
                  ucontext_t *uc)
 {
@@ -251,13 +293,13 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
         size_t need = pgs__cover(r, rsp - th->headroom);
         if (need <= r->mapped)
             return 0;
-        grow(th, t, need, rsp, uc);
+        grow(th, t, need, rsp, si, uc);
         return 1;
     }
 
     if (addr >= base - th->guard && addr < base) {
         report("stack overflow", t, addr, "every task's stack is limited to",
-               th->size, uc);
+               th->size, si, uc);
         return 1;
     }
     if (addr < (uintptr_t)th->reserve ||
@@ -267,7 +309,7 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
         report("access to another region", t, addr,
                "a task may only use its own stack, and this address is in "
                "another region of the thread",
-               0, uc);
+               0, si, uc);
         return 1;
     }
     if (addr >= top - r->mapped * PGS_PAGE)
@@ -275,7 +317,7 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
     if (rsp_in && addr + PGS_REDZONE + PGS_STRAY_SLACK < rsp) {
         report("access far below the stack pointer", t, addr,
                "not stack growth: a pointer into another task's stack?",
-               0, uc);
+               0, si, uc);
         return 1;
     }
     uintptr_t low = addr;
@@ -283,7 +325,7 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
         low = rsp - PGS_REDZONE;
     size_t need = pgs__cover(r, low > base + th->headroom
                                     ? low - th->headroom : base);
-    if (grow(th, t, need, addr, uc))
+    if (grow(th, t, need, addr, si, uc))
         pgs__vg_fault_served(uc, addr);
     return 1;
 }
@@ -299,9 +341,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         pgs__msg_hex(&m, (uintptr_t)si->si_addr);
         pgs__msg_str(&m, " inside the stack fault handler; giving up\n");
         pgs__msg_emit(&m);
-        set_default(sig);
-        errno = saved_errno;
-        return;
+        pgs__die_by_segv();
     }
     if (th && si->si_code > 0 && th->stacks) {
         /* The guard pages of the library's own stacks: the alternate
@@ -309,23 +349,21 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
          * signal handler without SA_ONSTACK that arrived during a remap
          * and used more than it has). */
         uintptr_t a = (uintptr_t)si->si_addr, s = (uintptr_t)th->stacks;
-        uintptr_t sw_guard = s + PGS_PAGE + PGS_ALTSTACK_SIZE;
+        uintptr_t sw_guard = s + PGS_PAGE + th->sigstack_size;
         if ((a >= s && a < s + PGS_PAGE) ||
             (a >= sw_guard && a < sw_guard + PGS_PAGE)) {
             struct pgs_msg m = { .len = 0 };
             pgs__msg_str(&m, "pagedstack: overflow of the library's ");
             pgs__msg_str(&m, a < sw_guard ? "alternate signal stack ("
                                           : "switch stack (");
-            pgs__msg_dec(&m, a < sw_guard ? PGS_ALTSTACK_SIZE
+            pgs__msg_dec(&m, a < sw_guard ? th->sigstack_size
                                           : PGS_SWITCH_STACK_SIZE);
             pgs__msg_str(&m, " bytes: a signal handler used more) at "
                              "address ");
             pgs__msg_hex(&m, a);
             pgs__msg_str(&m, "\n");
             pgs__msg_emit(&m);
-            set_default(sig);
-            errno = saved_errno;
-            return;
+            pgs__die_by_segv();
         }
     }
     ucontext_t *uc = ucv;
@@ -334,7 +372,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
         t = on_stack(th, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
     if (t) {
         th->in_handler = 1;
-        int ours = serve(th, t, si, ucv);
+        int ours = serve(th, t, si, uc);
         th->in_handler = 0;
         pgs_track_fault_done(th);
         if (ours) {
@@ -342,6 +380,6 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
             return;
         }
     }
-    pass_on(sig, si, ucv);
+    pass_on(sig, si, uc);
     errno = saved_errno;
 }

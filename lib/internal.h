@@ -80,8 +80,16 @@
 #define PGS_TRIM_SLACK ((size_t)64)
 /* pgs_create checks that faults can still reach the library this often. */
 #define PGS_CHECK_EVERY 64u
-/* The alternate signal stack and the switch stack. */
-#define PGS_ALTSTACK_SIZE ((size_t)128 << 10)
+/*
+ * The alternate signal stack: every signal handler of a thread that runs
+ * tasks runs there (lib/interpose.c), the library's fault handler with its
+ * report and backtrace, a profiler that unwinds, a crash reporter that
+ * formats a dump.  Pages never touched cost nothing.  pgs_config's
+ * signal_stack_size sets it, within these bounds.
+ */
+#define PGS_SIGSTACK_DEFAULT ((size_t)256 << 10)
+#define PGS_SIGSTACK_MIN ((size_t)64 << 10)
+#define PGS_SIGSTACK_MAX ((size_t)1 << 30)
 /* Signal handlers without SA_ONSTACK run on the switch stack if they
  * arrive during a remap, so it is as large as a small thread's stack;
  * pages never touched cost nothing. */
@@ -197,6 +205,7 @@ struct pgs_thread {
     int avx2;                  /* the CPU has AVX2 (for the scratch clear) */
 
     /* The alternate signal stack and the switch stack (one mapping). */
+    size_t sigstack_size;      /* the smallest alternate stack allowed */
     char *stacks;
     size_t stacks_len;
     char *switch_top;
@@ -344,6 +353,24 @@ int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
 int pgs__handler_install(void);
 int pgs__handler_ours(void);
 
+/* interpose.c: the program's signal functions.  The lock serialises
+ * installs of handlers (taken with every signal blocked; saved gets the
+ * mask to put back). */
+void pgs__sig_lock(sigset_t *saved);
+void pgs__sig_unlock(const sigset_t *saved);
+void pgs__onstack_all(void);
+void pgs__onstack_strip(int sig, struct sigaction *sa);
+
+/* chain.c: the SIGSEGV handler faults that are not ours are passed to.
+ * Read from any fault handler without a lock (returns its generation);
+ * written under pgs__sig_lock. */
+unsigned long pgs__chain_read(struct sigaction *out);
+void pgs__chain_write(const struct sigaction *sa);
+void pgs__chain_swap(const struct sigaction *act, struct sigaction *old);
+void pgs__chain_reset(unsigned long seen);
+void pgs__chain_activate(void);
+int pgs__chain_active(void);
+
 /* report.c: async-signal-safe diagnostics. */
 struct pgs_msg {
     char buf[512];
@@ -356,6 +383,7 @@ void pgs__msg_task(struct pgs_msg *m, const pgs_task *t);
 void pgs__msg_emit(struct pgs_msg *m);
 void pgs__backtrace_ucontext(void *uc);
 __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
+__attribute__((noreturn)) void pgs__die_by_segv(void);
 
 /* task.c */
 void pgs__task_main(void *task);

@@ -11,11 +11,14 @@
 #include "config.h"
 #include <errno.h>
 #include <link.h>
+#include <pthread.h>
+#include <sys/syscall.h>
 #include <signal.h>
 #include <string.h>
 #define UNW_LOCAL_ONLY
 #include <libunwind.h>
 #include "internal.h"
+#include "sys.h"
 
 void pgs__msg_str(struct pgs_msg *m, const char *s)
 {
@@ -144,15 +147,27 @@ void pgs__backtrace_ucontext(void *uc)
     }
 }
 
+/* Die by SIGSEGV now, with a core, whatever the handler and the mask:
+ * the default action, SIGSEGV unblocked, and the signal sent to this
+ * thread (delivered as the system call returns). */
+void pgs__die_by_segv(void)
+{
+    struct sigaction dfl;
+    memset(&dfl, 0, sizeof dfl);
+    dfl.sa_handler = SIG_DFL;
+    pgs__real_sigaction(SIGSEGV, &dfl, NULL);
+    sigset_t segv;
+    sigemptyset(&segv);
+    sigaddset(&segv, SIGSEGV);
+    pthread_sigmask(SIG_UNBLOCK, &segv, NULL);
+    syscall(SYS_tgkill, getpid(), syscall(SYS_gettid), SIGSEGV);
+    _exit(128 + SIGSEGV); /* not reached */
+}
+
 /* For failures outside the fault path that cannot be returned to anyone:
  * say what happened and die by SIGSEGV. */
 void pgs__die(struct pgs_msg *m)
 {
-    struct sigaction dfl;
     pgs__msg_emit(m);
-    memset(&dfl, 0, sizeof dfl);
-    dfl.sa_handler = SIG_DFL;
-    sigaction(SIGSEGV, &dfl, NULL);
-    raise(SIGSEGV);
-    _exit(128 + SIGSEGV);
+    pgs__die_by_segv();
 }

@@ -66,6 +66,12 @@ void pgs__inject_count(enum pgs_fail_point p);
 
 #define PGS_SYS static inline __attribute__((always_inline))
 
+/* The real sigaction and sigaltstack, past the library's own definitions
+ * of them (lib/interpose.c): every call the library makes goes there. */
+int pgs__real_sigaction(int sig, const struct sigaction *sa,
+                        struct sigaction *old);
+int pgs__real_sigaltstack(const stack_t *ss, stack_t *old);
+
 PGS_SYS int pgs__sys_memfd(const char *site, const char *name)
 {
     PGS_INJECT(PGS_FP_MEMFD, -1);
@@ -114,14 +120,14 @@ PGS_SYS int pgs__sys_madvise(const char *site, void *a, size_t len, int advice)
 PGS_SYS int pgs__sys_sigaltstack(const char *site, const stack_t *ss, stack_t *old)
 {
     PGS_INJECT(PGS_FP_SIGALTSTACK, -1);
-    return sigaltstack(ss, old);
+    return pgs__real_sigaltstack(ss, old);
 }
 
 PGS_SYS int pgs__sys_sigaction(const char *site, int sig, const struct sigaction *sa,
                            struct sigaction *old)
 {
     PGS_INJECT(PGS_FP_SIGACTION, -1);
-    return sigaction(sig, sa, old);
+    return pgs__real_sigaction(sig, sa, old);
 }
 
 /* Queries that cannot fail with these arguments: counted with the other
@@ -131,7 +137,7 @@ PGS_SYS int pgs__sys_sigaction_get(const char *site, int sig,
 {
     (void)site;
     PGS_COUNT(PGS_FP_SIGACTION);
-    return sigaction(sig, NULL, cur);
+    return pgs__real_sigaction(sig, NULL, cur);
 }
 
 PGS_SYS int pgs__sys_sigmask_get(const char *site, sigset_t *cur)

@@ -48,8 +48,8 @@ static void exit_key_create(void)
  * Keep a user's alternate stack if it is already large enough. */
 static int stacks_create(struct pgs_thread *th)
 {
-    size_t g = PGS_PAGE;
-    th->stacks_len = g + PGS_ALTSTACK_SIZE + g + PGS_SWITCH_STACK_SIZE;
+    size_t g = PGS_PAGE, alt_len = th->sigstack_size;
+    th->stacks_len = g + alt_len + g + PGS_SWITCH_STACK_SIZE;
     th->stacks = pgs__mmap(NULL, th->stacks_len, PROT_NONE,
                            MAP_PRIVATE | MAP_ANONYMOUS, -1, 0);
     if (th->stacks == MAP_FAILED) {
@@ -57,8 +57,8 @@ static int stacks_create(struct pgs_thread *th)
         return -1;
     }
     char *alt = th->stacks + g;
-    char *sw = alt + PGS_ALTSTACK_SIZE + g;
-    if (pgs__mprotect(alt, PGS_ALTSTACK_SIZE, PROT_READ | PROT_WRITE) != 0 ||
+    char *sw = alt + alt_len + g;
+    if (pgs__mprotect(alt, alt_len, PROT_READ | PROT_WRITE) != 0 ||
         pgs__mprotect(sw, PGS_SWITCH_STACK_SIZE, PROT_READ | PROT_WRITE) != 0)
         return -1;
     th->switch_top = sw + PGS_SWITCH_STACK_SIZE;
@@ -67,9 +67,9 @@ static int stacks_create(struct pgs_thread *th)
     if (pgs__sigaltstack(NULL, &cur) != 0)
         return -1;
     th->old_altstack = cur;
-    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= PGS_ALTSTACK_SIZE)
+    if (!(cur.ss_flags & SS_DISABLE) && cur.ss_size >= alt_len)
         return 0;
-    stack_t ss = { .ss_sp = alt, .ss_size = PGS_ALTSTACK_SIZE, .ss_flags = 0 };
+    stack_t ss = { .ss_sp = alt, .ss_size = alt_len, .ss_flags = 0 };
     if (pgs__sigaltstack(&ss, NULL) != 0)
         return -1;
     th->own_altstack = 1;
@@ -83,7 +83,7 @@ static void stacks_destroy(struct pgs_thread *th)
         stack_t old = th->old_altstack;
         if (old.ss_flags & SS_DISABLE)
             old = (stack_t){ .ss_flags = SS_DISABLE };
-        sigaltstack(&old, NULL);
+        pgs__real_sigaltstack(&old, NULL);
         th->own_altstack = 0;
     }
     if (th->stacks)
@@ -132,6 +132,9 @@ static int config_check(const struct pgs_config *c)
     if (c->regions > PGS_MAX_REGIONS)
         return -1;
     if (c->max_stack_bytes && c->max_stack_bytes < PGS_PAGE)
+        return -1;
+    if (c->signal_stack_size && (c->signal_stack_size < PGS_SIGSTACK_MIN ||
+                                 c->signal_stack_size > PGS_SIGSTACK_MAX))
         return -1;
     return 0;
 }
@@ -191,6 +194,9 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
     th->region_pages = th->size / PGS_PAGE;
     th->nregions = cfg->regions ? cfg->regions : PGS_DEFAULT_REGIONS;
     th->cap_bytes = cfg->max_stack_bytes;
+    th->sigstack_size = pgs__round_up(cfg->signal_stack_size
+                                          ? cfg->signal_stack_size
+                                          : PGS_SIGSTACK_DEFAULT, PGS_PAGE);
     th->copy_max = PGS_COPY_MAX;
     th->avx2 = __builtin_cpu_supports("avx2");
     /* A signal handler without SA_ONSTACK pushes its frame below rsp; if

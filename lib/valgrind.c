@@ -40,6 +40,7 @@
 #include <sys/mman.h>
 #include <valgrind/valgrind.h>
 #include "internal.h"
+#include "sys.h"
 #include "valgrind.h"
 
 enum { EARLY_REP = 1, EARLY_PUSH = 2 };
@@ -70,7 +71,7 @@ static void probe_fault(int sig, siginfo_t *si, void *ucv)
             return;
     }
     /* Not the probe's: let whoever was there before have it. */
-    sigaction(SIGSEGV, &probe_prev, NULL);
+    pgs__real_sigaction(SIGSEGV, &probe_prev, NULL);
 }
 
 /* A register written just before a store that faults, and again just
@@ -140,11 +141,11 @@ static void probe_all(void)
     sa.sa_sigaction = probe_fault;
     sigemptyset(&sa.sa_mask);
     sa.sa_flags = SA_SIGINFO | SA_ONSTACK | SA_NODEFER;
-    if (sigaltstack(&ss, &old_ss) != 0) {
+    if (pgs__real_sigaltstack(&ss, &old_ss) != 0) {
         munmap(m, len);
         return;
     }
-    if (sigaction(SIGSEGV, &sa, &probe_prev) == 0) {
+    if (pgs__real_sigaction(SIGSEGV, &sa, &probe_prev) == 0) {
         probe = m;
         /* The probe's accesses to inaccessible pages are on purpose, and
          * its stack is not the thread's. */
@@ -160,9 +161,9 @@ static void probe_all(void)
         VALGRIND_STACK_DEREGISTER(id);
         VALGRIND_ENABLE_ERROR_REPORTING;
         probe = NULL;
-        sigaction(SIGSEGV, &probe_prev, NULL);
+        pgs__real_sigaction(SIGSEGV, &probe_prev, NULL);
     }
-    sigaltstack(&old_ss, NULL);
+    pgs__real_sigaltstack(&old_ss, NULL);
     munmap(m, len);
 }
 

@@ -169,6 +169,8 @@ Suite *rel_thread_suite(void);
 Suite *rel_dlopen_suite(void);
 Suite *rel_security_suite(void);
 Suite *rel_async_suite(void);
+Suite *rel_lost_suite(void);
+Suite *rel_chain_suite(void);
 
 /* Helper modes of the test program, run as `check_reliability --helper
  * NAME` (for tests that need a fresh exec or a shell's view). */

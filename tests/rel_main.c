@@ -30,6 +30,8 @@ int main(int argc, char **argv)
     srunner_add_suite(sr, rel_handlers_suite());
     srunner_add_suite(sr, rel_signals_suite());
     srunner_add_suite(sr, rel_async_suite());
+    srunner_add_suite(sr, rel_lost_suite());
+    srunner_add_suite(sr, rel_chain_suite());
     srunner_add_suite(sr, rel_fork_suite());
     srunner_add_suite(sr, rel_exec_suite());
     srunner_add_suite(sr, rel_thread_suite());

@@ -18,6 +18,8 @@ tests_check_reliability_SOURCES = \
 	tests/rel_handlers.c \
 	tests/rel_signals.c \
 	tests/rel_async.c \
+	tests/rel_lost.c \
+	tests/rel_chain.c \
 	tests/rel_fork.c \
 	tests/rel_exec.c \
 	tests/rel_thread.c \

@@ -11,7 +11,7 @@
 # Builds the demo (configuring first if needed), raises the descriptor
 # limit for the largest N (and stops, saying what to raise, if it cannot),
 # then for every N runs three servers against demos/echo/echo_loadgen:
-# pagedstack + libuv, threads with 8 MiB stacks, threads with 64 KiB
+# pagedstack + libuv (one loop per CPU), threads with 8 MiB stacks, threads with 64 KiB
 # stacks (which refuse the deep requests), and once the 64 KiB server
 # without its depth check, to show what a deep request does to it.
 # Writes demos/results/echo.csv (every run), echo.md (medians, method,
@@ -147,6 +147,10 @@ kib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 
 	echo "are nested 1000 deep (about 1 MiB of the server's stack), the rest 3 deep (a few KiB)."
 	echo "Round 1 is not timed; memory is read after it, every connection open and idle."
 	echo "Medians of $repeat runs (every run is in echo.csv)."
+	echo
+	echo "- pagedstack: demos/echo/echo_uv, one libuv loop per CPU ($(nproc)), every connection a task."
+	echo "- threads-8M, threads-64K: demos/echo/echo_threads --stack-size 8M or 64K, a thread per connection."
+	echo "- The load generator runs on the same CPUs (one thread)."
 	echo
 	echo "- req/s, p99: the load generator's timed rounds (2..$rounds), latency of every request."
 	echo "- cgroup/conn: growth of the memory cgroup's charge (server, load generator, both"
