@@ -413,5 +413,8 @@ int main(int argc, char **argv)
                 pmax, cg, used, own, rss, pool, threads);
         fclose(f);
     }
+    close(ep);
+    free(cs);
+    free(lat);
     return failed ? 1 : 0;
 }
