@@ -491,7 +491,9 @@ int main(int argc, char **argv)
              "%s%sload average %.2f at the start, %.2f at the end "
              "(%.0f s; other processes disturb the timings); each figure "
              "is the median of %d rounds that interleave the models, each "
-             "round the median of %d timed runs of ~%.0f ms",
+             "round the median of %d timed runs of ~%.0f ms, timed in the "
+             "process's CPU time (user + system; the wall clock for the "
+             "thread pairs)",
              about ? about : "", about ? ". " : "", load0, bench_load(),
              (bench_now_ns() - t0) / 1e9, bench_timing.rounds,
              bench_timing.runs, bench_timing.target_ns / 1e6);

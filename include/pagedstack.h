@@ -97,16 +97,16 @@ struct pgs_config {
      * deep ones by remapping their pages.  Each region costs address space
      * (its size plus a guard below it) and, while its task lives, one
      * kernel mapping and the pages the task keeps mapped: its live stack
-     * and the signal headroom below it (about 16 KiB for a shallow task).
+     * and the red zone below it (a page or two for a shallow task).
      * 0 = 128, fewer if the address space is limited (RLIMIT_AS).  1 =
      * every task in one region (strict isolation, see the README). */
     unsigned regions;
     /* Cap on the stack memory all of this thread's tasks may hold together
      * (pgs_stats' stack_bytes).  A task that grows past it dies of stack
      * exhaustion.  Creating and growing tasks leave room under it for one
-     * task's signal headroom (16 KiB or so) once tasks share region 0, so
+     * task's first pages (8 KiB) once tasks share region 0, so
      * that the tasks that exist can always be switched.  A cap too small for
-     * one task (its first pages and that room: about 40 KiB) is EINVAL.
+     * one task (its first pages and that room: 16 KiB) is EINVAL.
      * 0 = no cap. */
     size_t max_stack_bytes;
     /* Size of the thread's alternate signal stack, on which every signal
@@ -169,7 +169,7 @@ PGS_EXPORT int pgs_thread_fini(void);
  *   EINVAL  fn is NULL
  *   ENOMEM  no memory for the descriptor, or the thread's max_stack_bytes
  *           leaves no room for the new task's first pages (its first
- *           frame and signal headroom, once every task created and not
+ *           frame and the red zone, once every task created and not
  *           yet run has had its own) beside the room kept for switching
  *   EPERM   stack faults could no longer reach the library: SIGSEGV is
  *           blocked in this thread, or the library's SIGSEGV handler was

@@ -285,12 +285,12 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
 
     if (si->si_code == SI_KERNEL) {
         /* The kernel could not push a signal frame below rsp (or this is a
-         * general-protection fault, which looks the same).  Mapping the
-         * headroom below rsp fixes the first; if it is already mapped, the
-         * fault is not ours. */
+         * general-protection fault, which looks the same).  Mapping room
+         * for a frame below rsp fixes the first; if it is already mapped,
+         * the fault is not ours. */
         if (!rsp_in)
             return 0;
-        size_t need = pgs__cover(r, rsp - th->headroom);
+        size_t need = pgs__cover(r, rsp - th->sigframe);
         if (need <= r->mapped)
             return 0;
         grow(th, t, need, rsp, si, uc);

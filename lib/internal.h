@@ -178,6 +178,7 @@ struct pgs_thread {
     unsigned nregions;
     size_t cap_bytes;          /* max stack memory of all tasks; 0 = no cap */
     size_t headroom;           /* bytes kept mapped below a running task's rsp */
+    size_t sigframe;           /* room a kernel signal frame takes */
 
     /* Regions: one reservation holding every region and its guard. */
     size_t guard;              /* inaccessible bytes below each region */

@@ -199,10 +199,19 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
                                           : PGS_SIGSTACK_DEFAULT, PGS_PAGE);
     th->copy_max = PGS_COPY_MAX;
     th->avx2 = __builtin_cpu_supports("avx2");
-    /* A signal handler without SA_ONSTACK pushes its frame below rsp; if
-     * that memory is not mapped the kernel cannot deliver the signal. */
+    /* Every signal handler of a thread that runs tasks runs on its
+     * alternate signal stack (the library adds SA_ONSTACK to each), so no
+     * signal frame is ever written below a task's stack pointer: a task
+     * needs only the red zone mapped below it.  Every switch through a
+     * shared region scans what lies below the incoming task's stack
+     * pointer, so this is kept to the minimum. */
+    th->headroom = PGS_REDZONE;
+    /* But a handler installed behind the library's back (through a direct
+     * reference to libc's sigaction) still pushes its frame on the task's
+     * stack; when the kernel finds no room for it, the fault handler maps
+     * this much below the stack pointer (fault.c). */
     long sigstk = sysconf(_SC_SIGSTKSZ);
-    th->headroom = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
+    th->sigframe = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
     /* What a task needs to start: pgs__frame_init's frame and the headroom
      * below it, and a page for rounding. */
     th->start_bytes = pgs__round_up(PGS_FIRST_FRAME_GAP + th->headroom,

@@ -164,7 +164,7 @@ END_TEST
 
 START_TEST(cap_too_small_for_one_task)
 {
-    static const size_t caps[] = { 4096, 8192, 16 << 10 };
+    static const size_t caps[] = { 4096, 8192, 12 << 10 };
     for (size_t i = 0; i < sizeof caps / sizeof caps[0]; i++) {
         struct pgs_config c = { .max_stack_bytes = caps[i] };
         errno = 0;
