@@ -300,7 +300,14 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
  * atomically (relaxed: a plain store on x86-64). */
 static inline void pgs__set_state(pgs_task *t, int state)
 {
+#if defined(__SANITIZE_THREAD__)
+    /* ThreadSanitizer runs the signal handlers it deferred at its atomic
+     * operations, and this one runs mid-switch (on the switch stack): a
+     * plain mov, atomic on x86-64, that it does not see. */
+    __asm__ volatile("movl %1, %0" : "=m"(t->state) : "r"(state));
+#else
     __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
+#endif
 }
 
 /* r maps `pages` pages from now on, fewer than before: the shadow of the
