@@ -212,6 +212,14 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
      * this much below the stack pointer (fault.c). */
     long sigstk = sysconf(_SC_SIGSTKSZ);
     th->sigframe = (size_t)(sigstk > 0 ? sigstk : SIGSTKSZ) + PGS_REDZONE;
+#if defined(__SANITIZE_ADDRESS__)
+    /* Under AddressSanitizer every frame carries redzones, and the
+     * library's own switch path (pgs_yield and the sanitizer's fiber
+     * hooks) runs on the task's stack with several times its native
+     * frames: keep the room such a frame needs mapped below the stack
+     * pointer, so that a switch never grows the stack it leaves. */
+    th->headroom = th->sigframe;
+#endif
     /* What a task needs to start: pgs__frame_init's frame and the headroom
      * below it, and a page for rounding. */
     th->start_bytes = pgs__round_up(PGS_FIRST_FRAME_GAP + th->headroom,
