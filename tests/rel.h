@@ -146,6 +146,9 @@ long rel_check(const volatile uint64_t *w, size_t n, uint64_t seed,
 /* Recurse `bytes` deep on the calling stack writing and checking a pattern;
  * returns the words found wrong. */
 long rel_scribble(size_t bytes, uint64_t seed);
+/* Recurse `depth` bytes deep on the calling stack in 8 KiB frames, touching
+ * each: stack growth, and nothing else. */
+long rel_grow(size_t depth);
 
 /* ---- rel_inject.c: the fault-injection loops ----------------------------- */
 

@@ -113,21 +113,14 @@ static void reporter(int sig, siginfo_t *si, void *ucv)
     }
 }
 
-static REL_NOINLINE long grow(size_t depth)
-{
-    volatile char buf[8192];
-    buf[0] = (char)depth;
-    long r = depth > sizeof buf ? grow(depth - sizeof buf) : 0;
-    return r + buf[0];
-}
 
 /* Grow (arg bytes), yield, grow twice as deep, then fault on purpose. */
 static void *task_fn(void *arg)
 {
     size_t depth = (size_t)(uintptr_t)arg;
-    grow(depth);
+    rel_grow(depth);
     pgs_yield(NULL);
-    grow(2 * depth);
+    rel_grow(2 * depth);
     int *volatile null = NULL;
     expect_code = SEGV_MAPERR;
     expect_addr = NULL;
@@ -283,7 +276,7 @@ static void *job(void *arg)
 {
     if (sigsetjmp(job_jb, 1) == 0) {
         in_job = 1;
-        grow(2 * REL_MIB);
+        rel_grow(2 * REL_MIB);
         while (!fired && !arg)
             ;
         in_job = 0;

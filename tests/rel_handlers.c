@@ -135,21 +135,12 @@ static void own_faults(void)
     fault_read(hole);
 }
 
-/* Stack growth: many faults that are the library's alone. */
-static REL_NOINLINE long grow(size_t depth)
-{
-    volatile char buf[8192];
-    buf[0] = (char)depth;
-    long r = depth > sizeof buf ? grow(depth - sizeof buf) : 0;
-    return r + buf[0];
-}
-
 static void *task_faults(void *arg)
 {
     (void)arg;
-    grow(REL_MIB);
+    rel_grow(REL_MIB); /* stack growth: many faults that are the library's alone */
     own_faults();
-    grow(2 * REL_MIB);
+    rel_grow(2 * REL_MIB);
     return NULL;
 }
 
@@ -440,7 +431,7 @@ static void *readonly_own_stack(void *arg)
 {
     (void)arg;
     volatile char here = 0;
-    grow(128 * REL_KIB); /* the pages below are mapped now, and stay */
+    rel_grow(128 * REL_KIB); /* the pages below are mapped now, and stay */
     char *page = (char *)(((uintptr_t)&here & ~(uintptr_t)(PAGE - 1)) -
                           16 * PAGE);
     if (mprotect(page, PAGE, PROT_READ) != 0) {

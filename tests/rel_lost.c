@@ -329,17 +329,10 @@ END_TEST
 
 /* ---- sigaltstack in a thread that runs tasks ------------------------------- */
 
-static REL_NOINLINE long grow(size_t depth)
-{
-    volatile char buf[8192];
-    buf[0] = (char)depth;
-    long r = depth > sizeof buf ? grow(depth - sizeof buf) : 0;
-    return r + buf[0];
-}
 
 static void *task_grow(void *arg)
 {
-    grow((size_t)(uintptr_t)arg);
+    rel_grow((size_t)(uintptr_t)arg);
     signal_far_below();
     return NULL;
 }

@@ -63,6 +63,14 @@ REL_NOINLINE long rel_scribble(size_t bytes, uint64_t seed)
     return scribble_rec(0, bytes, seed);
 }
 
+REL_NOINLINE long rel_grow(size_t depth)
+{
+    volatile char buf[8192];
+    buf[0] = (char)depth;
+    long r = depth > sizeof buf ? rel_grow(depth - sizeof buf) : 0;
+    return r + buf[0];
+}
+
 static long check_all(struct rel_pat *p)
 {
     long bad = 0;
