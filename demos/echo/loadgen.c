@@ -35,7 +35,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include "mem_measure.h"
+#include "harness.h"
 #include "request.h"
 #include "serve.h"
 #include "setup.h"
@@ -266,8 +266,7 @@ static int read_port(const char *file)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "port", required_argument, NULL, 'p' },
-        { "port-file", required_argument, NULL, 'f' },
+        ECHO_PORT_OPTIONS,
         { "connections", required_argument, NULL, 'n' },
         { "rounds", required_argument, NULL, 'r' },
         { "deep-share", required_argument, NULL, 'd' },

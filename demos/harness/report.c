@@ -1,0 +1,445 @@
+/* SPDX-License-Identifier: MIT */
+/*
+ * The report writer: CSV files of rows into the markdown tables that
+ * demos/results and the README show.
+ *
+ *   demos/bench report switch CSV [--before CSV] [--about TEXT]
+ *   demos/bench report memory CSV [--about TEXT]
+ *
+ * A table is a list of columns, each a figure of one model in the row's
+ * scenario (or in a related one: the round-robin a regions- scenario
+ * varies, the one-thread half of a threads pair, the no-spike half of a
+ * cliff pair), or the ratio of two such figures.  The goals of issue 12
+ * are ratios measured in the same rounds of one run; with --before, the
+ * same goals on an earlier run's CSV beside them.
+ */
+#define _GNU_SOURCE
+#include <fnmatch.h>
+#include <math.h>
+#include <stdlib.h>
+#include <string.h>
+#include "bench.h"
+
+static struct row *R;
+static long NR;
+
+enum ref { SAME, RR, ONE, NOSPIKE };
+
+/* The scenario a column takes its figure from. */
+static void ref_name(enum ref ref, const char *scen, char *out, size_t len)
+{
+    const char *p;
+    snprintf(out, len, "%s", scen);
+    if (ref == RR && !strncmp(scen, "regions-", 8) && (p = strchr(scen + 8, '-')))
+        snprintf(out, len, "rr-%s", p + 1);
+    else if (ref == ONE && !strncmp(scen, "threads-", 8))
+        out[8] = '1';
+    else if (ref == NOSPIKE && (p = strstr(scen, "64k-")))
+        snprintf(out + (p - scen), len - (size_t)(p - scen), "0-%s", p + 4);
+}
+
+static const struct row *find(const struct row *rows, long n,
+                              const char *scen, const char *model)
+{
+    for (long i = 0; i < n; i++)
+        if (!strcmp(row_str(&rows[i], "scenario"), scen) &&
+            !strcmp(row_str(&rows[i], "model"), model))
+            return &rows[i];
+    return NULL;
+}
+
+/* A figure of a row that was measured; NAN if not. */
+static double fig(const struct row *r, const char *field)
+{
+    const char *st;
+    if (!r)
+        return NAN;
+    st = row_str(r, "status");
+    /* Older files have no status: a row without a time was not measured. */
+    if (st[0] ? strcmp(st, "ok") != 0 : isnan(row_get(r, "ns")))
+        return NAN;
+    return row_get(r, field);
+}
+
+static const char *num(char *buf, double v, int noisy)
+{
+    if (isnan(v))
+        return "-";
+    snprintf(buf, 32, fabs(v) >= 100 || v == floor(v) ? "%.0f%s"
+                      : fabs(v) < 0.01 ? "%.2g%s" : fabs(v) < 10 ? "%.2f%s"
+                                                                : "%.1f%s",
+             v, noisy ? "~" : "");
+    return buf;
+}
+
+struct col {
+    const char *head, *model, *field;
+    enum ref ref;
+    const char *over; /* ratio: this model's figure over over's */
+    enum ref over_ref;
+};
+
+static double col_value(const struct col *c, const char *scen, int *noisy)
+{
+    char a[48], b[48];
+    ref_name(c->ref, scen, a, sizeof a);
+    const struct row *r = find(R, NR, a, c->model);
+    double v = fig(r, c->field);
+    *noisy = !c->over && !strcmp(c->field, "ns") && fig(r, "spread") > 0.5;
+    if (!c->over)
+        return v;
+    ref_name(c->over_ref, scen, b, sizeof b);
+    return v / fig(find(R, NR, b, c->over), c->field);
+}
+
+static int matches(const char *globs, const char *s)
+{
+    char g[128], *save;
+    snprintf(g, sizeof g, "%s", globs);
+    for (char *w = strtok_r(g, " ", &save); w; w = strtok_r(NULL, " ", &save))
+        if (!fnmatch(w, s, 0))
+            return 1;
+    return 0;
+}
+
+/* One table: a row for every scenario matching globs that the model of
+ * the first column has a row for, in the CSV's order. */
+static void table(const char *title, const char *para, const char *globs,
+                  const struct col *cols)
+{
+    char buf[32];
+    int noisy = 0;
+    printf("### %s\n\n%s\n\n|", title, para);
+    for (const struct col *c = cols; c->head; c++)
+        printf(" %s |", c->head);
+    printf("\n|");
+    for (const struct col *c = cols; c->head; c++)
+        printf(c == cols ? "---|" : "---:|");
+    printf("\n");
+    for (long i = 0; i < NR; i++) {
+        const char *s = row_str(&R[i], "scenario");
+        if (strcmp(row_str(&R[i], "model"), cols[1].model) || !matches(globs, s))
+            continue;
+        printf("| %s |", s);
+        for (const struct col *c = cols + 1; c->head; c++) {
+            double v = col_value(c, s, &noisy);
+            printf(" %s |", num(buf, v, noisy));
+        }
+        printf("\n");
+    }
+    printf("\n");
+}
+
+#define FIRST { "scenario", "", "", SAME, NULL, SAME }
+#define END { NULL, NULL, NULL, SAME, NULL, SAME }
+#define NS(head, model) { head, model, "ns", SAME, NULL, SAME }
+#define FIG(head, model, f) { head, model, f, SAME, NULL, SAME }
+#define RATIO(head, a, b) { head, a, "ns", SAME, b, SAME }
+#define PGS_COUNTS FIG("faults", "pagedstack", "faults"), \
+    FIG("remaps", "pagedstack", "remaps"), FIG("sys", "pagedstack", "syscalls")
+
+/* ---- the goals of issue 12 ---------------------------------------------- */
+
+struct goal {
+    const char *what, *target;
+    double limit;
+    const char *scen, *model, *field, *over_scen, *over_model;
+};
+
+static const struct goal goals[] = {
+    { "100 tasks x 128 B, pgs/copy", "<= 1.0", 1.0, "rr-100-128-top",
+      "pagedstack", "ns", NULL, "copy-stack" },
+    { "100 tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-1k-top",
+      "pagedstack", "ns", NULL, "copy-stack" },
+    { "100 tasks x 4 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-4k-top",
+      "pagedstack", "ns", NULL, "copy-stack" },
+    { "10k tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-10k-1k-top",
+      "pagedstack", "ns", NULL, "copy-stack" },
+    { "create + resume + finish + destroy, pgs/copy", "<= 1.2", 1.2,
+      "create", "pagedstack", "ns", NULL, "copy-stack" },
+    { "hot, pgs/fcontext", "<= 1.1", 1.1, "hot", "pagedstack", "ns", NULL,
+      "fcontext" },
+    { "100 tasks x 1 MiB, pgs/copy", "<= 0.2", 0.2, "rr-100-1m-top",
+      "pagedstack", "ns", NULL, "copy-stack" },
+    { "  system calls per switch", "<= 2", 2, "rr-100-1m-top", "pagedstack",
+      "syscalls", NULL, NULL },
+    { "2 threads x 100 x 1 MiB, vs 1 thread", "<= 1.2", 1.2,
+      "threads-2-100-1m-top", "pagedstack", "ns", "threads-1-100-1m-top",
+      "pagedstack" },
+    { "2 threads x 100 x 1 KiB, vs 1 thread", "<= 1.2", 1.2,
+      "threads-2-100-1k-top", "pagedstack", "ns", "threads-1-100-1k-top",
+      "pagedstack" },
+    { "no cliff (one task 64 KiB deep once)", "<= 1.1", 1.1,
+      "cliff-64k-100-1k-top", "pagedstack", "ns", "cliff-0-100-1k-top",
+      "pagedstack" },
+    { "  the same with regions = 1", "<= 1.1", 1.1, "cliff-r1-64k-100-1k-top",
+      "pagedstack", "ns", "cliff-r1-0-100-1k-top", "pagedstack" },
+    { "grow one task to 7 MiB, pgs/fcontext", "<= 1.5", 1.5, "growth-7m",
+      "pagedstack", "ns", NULL, "fcontext" },
+    { "  stack faults in the growth", "-", INFINITY, "growth-7m",
+      "pagedstack", "faults", NULL, NULL },
+    { "  system calls in the growth", "-", INFINITY, "growth-7m",
+      "pagedstack", "syscalls", NULL, NULL },
+    { "  kernel page faults, pgs/fcontext", "-", INFINITY, "growth-7m",
+      "pagedstack", "minflt", NULL, "fcontext" },
+    { "memory per waiting task, 100k x 1 KiB (B)", "<= 1536", 1536,
+      "memory-100k-1k", "pagedstack", "bytes", NULL, NULL },
+    { "kernel mappings for 100k waiting tasks", "<= 2000", 2000,
+      "memory-100k-1k", "pagedstack", "maps", NULL, NULL },
+    { "system calls in pgs_create", "0", 0, "create", "pagedstack",
+      "create_sys", NULL, NULL },
+};
+#define NGOALS (sizeof goals / sizeof *goals)
+
+static double goal_value(const struct goal *g, const struct row *rows, long n)
+{
+    const struct row *r = find(rows, n, g->scen, g->model);
+    double v = fig(r, g->field);
+    /* Older files: the mappings in live, pgs_create's calls in bytes. */
+    if (isnan(v) && r && !strcmp(g->field, "maps"))
+        v = fig(r, "live");
+    if (isnan(v) && r && !strcmp(g->field, "create_sys"))
+        v = fig(r, "bytes");
+    if (!g->over_model)
+        return v;
+    return v / fig(find(rows, n, g->over_scen ? g->over_scen : g->scen,
+                        g->over_model), g->field);
+}
+
+static void goal_table(const char *before)
+{
+    struct row *b = NULL;
+    long nb = before ? csv_load(before, &b) : -1;
+    char x[32], y[32];
+    printf("### Goals (issue 12)\n\nRatios of medians measured in the same "
+           "rounds of this run (pagedstack's time over the other model's; "
+           "vs 1 thread and no cliff: pagedstack over itself)%s.\n\n"
+           "| goal | target | %smeasured | status |\n|---|---:|%s---:|---:|\n",
+           nb > 0 ? "; before: the same goals on an earlier run" : "",
+           nb > 0 ? "before | " : "", nb > 0 ? "---:|" : "");
+    for (size_t i = 0; i < NGOALS; i++) {
+        const struct goal *g = &goals[i];
+        double v = goal_value(g, R, NR);
+        printf("| %s | %s |", g->what, g->target);
+        if (nb > 0)
+            printf(" %s |", num(x, goal_value(g, b, nb), 0));
+        printf(" %s | %s |\n", num(y, v, 0),
+               isinf(g->limit) ? "" : isnan(v) ? "not measured"
+               : v <= g->limit ? "met" : "NOT met");
+    }
+    if (nb > 0)
+        printf("\nbefore: %s (another run, on another day's load: compare "
+               "the ratios, each measured within one run).\n", before);
+    printf("\n");
+    free(b);
+}
+
+static void switch_report(void)
+{
+    static const struct col rr[] = {
+        FIRST, FIG("live", "copy-stack", "live"),
+        NS("pagedstack", "pagedstack"), PGS_COUNTS,
+        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
+        NS("threads", "threads"), RATIO("pgs/fctx", "pagedstack", "fcontext"),
+        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
+    };
+    static const struct col regions[] = {
+        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
+        { "pgs default", "pagedstack", "ns", RR, NULL, SAME },
+        { "fcontext", "fcontext", "ns", RR, NULL, SAME },
+        { "copy-stack", "copy-stack", "ns", RR, NULL, SAME },
+        { "pgs/fctx", "pagedstack", "ns", SAME, "fcontext", RR },
+        { "pgs/copy", "pagedstack", "ns", SAME, "copy-stack", RR }, END
+    };
+    static const struct col per_task[] = {
+        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
+        FIG("minflt", "pagedstack", "minflt"), NS("fcontext", "fcontext"),
+        FIG("fctx minflt", "fcontext", "minflt"),
+        NS("copy-stack", "copy-stack"), NS("threads", "threads"),
+        RATIO("pgs/fctx", "pagedstack", "fcontext"),
+        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
+    };
+    static const struct col threads[] = {
+        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
+        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
+        { "pgs vs 1 thr", "pagedstack", "ns", SAME, "pagedstack", ONE },
+        { "fctx vs 1 thr", "fcontext", "ns", SAME, "fcontext", ONE },
+        { "copy vs 1 thr", "copy-stack", "ns", SAME, "copy-stack", ONE },
+        END
+    };
+    static const struct col cliff[] = {
+        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
+        NS("copy-stack", "copy-stack"),
+        { "pgs vs no spike", "pagedstack", "ns", SAME, "pagedstack", NOSPIKE },
+        END
+    };
+    static const struct col memory[] = {
+        FIRST, FIG("bytes", "pagedstack", "bytes"),
+        FIG("kernel mappings", "pagedstack", "maps"), END
+    };
+    static const struct col sys[] = {
+        FIRST, FIG("strace -f -c", "strace", "syscalls"),
+        FIG("library count", "strace", "lib_sys"), END
+    };
+    table("Round trips (ns per resume + yield)",
+          "One task resumed again and again (hot), or N tasks resumed "
+          "round-robin, each waiting at the live depth in its name; top: a "
+          "resumed task touches its top frame only, whole: every 64th byte "
+          "of its live stack. live: the bytes copy-stack saves. faults, "
+          "remaps, sys: pagedstack's stack faults, remaps and system calls "
+          "per round trip. ~: the rounds differ by more than half the median.",
+          "hot rr-*", rr);
+    table("pagedstack by pgs_config.regions (ns per round trip)",
+          "The same round-robins with 1, 2, 4 or 16 regions per thread; pgs "
+          "default, fcontext, copy-stack: the round-robin above.",
+          "regions-*", regions);
+    table("Per task (ns per task)",
+          "growth-7m: create a task, let it grow to 7 MiB (written every 64 "
+          "bytes), yield, destroy it. create: create, first resume (the "
+          "task returns at once), destroy. fcontext gives every task an "
+          "8 MiB protected_fixedsize_stack; minflt: kernel page faults.",
+          "growth-* create", per_task);
+    table("1 vs 2 threads (ns per round trip, per thread, wall clock)",
+          "Each thread runs its own round-robin of 100 tasks; with 2, both "
+          "at once; the halves of a pair are measured in the same rounds.",
+          "threads-*", threads);
+    table("No cliff (ns per round trip)",
+          "100 tasks at 1 KiB; cliff-64k: the first went 64 KiB deep once "
+          "before it came to wait. r1: one region.", "cliff-*", cliff);
+    table("Memory (pagedstack, bytes)",
+          "memory-100k-1k: the memory cgroup's charge per task for 100,000 "
+          "tasks waiting at 1 KiB (pool pages mapped or not, page tables, "
+          "kernel structures). million: the same for a million tasks at "
+          "700 B. shallow-after-deep: what a task that went 1 MiB deep and "
+          "waits shallow holds after another task ran in its region.",
+          "memory-* million shallow-*", memory);
+    table("System calls: the library's count against strace",
+          "Per round trip (per pgs_create for create): strace -f -c on two "
+          "runs of different lengths (setup cancels out), and the library's "
+          "own count (plus one rt_sigreturn per stack fault).", "*", sys);
+}
+
+/* ---- memory ------------------------------------------------------------- */
+
+static const char *const mem_models[] = { "pagedstack", "threads", "mmap-8M",
+    "malloc-128K", "copy-stack", "fcontext", NULL };
+static const char *const works[] = { "shallow-1K", "live-64K", "call-512K",
+    "deep-1pct-4M", NULL };
+
+static void mem_cell_text(const struct row *r, const char *field, double div,
+                          int time, char *out)
+{
+    double v = row_get(r, field) / div;
+    if (strcmp(row_str(r, "status"), "ok"))
+        snprintf(out, 48, "%s", row_str(r, "status"));
+    else if (time)
+        snprintf(out, 48, v < 1e-6 ? "%.0f ns" : "%.1f us", v < 1e-6 ? v * 1e9
+                                                                   : v * 1e6);
+    else
+        mem_fmt(out, 48, v);
+}
+
+/* Rows: models; columns: workloads; the cells at n tasks. */
+static void pivot(const char *title, const char *n, const char *field,
+                  int per_task_time)
+{
+    char buf[48];
+    int found = 0;
+    for (long i = 0; i < NR; i++)
+        found |= !strcmp(row_str(&R[i], "n"), n);
+    if (!found)
+        return;
+    printf("### %s at N = %s\n\n| model |", title, n);
+    for (int w = 0; works[w]; w++)
+        printf(" %s |", works[w]);
+    printf("\n|---|---:|---:|---:|---:|\n");
+    for (int m = 0; mem_models[m]; m++) {
+        int any = 0;
+        for (long i = 0; i < NR; i++)
+            any |= !strcmp(row_str(&R[i], "model"), mem_models[m]);
+        if (!any)
+            continue;
+        printf("| %s |", mem_models[m]);
+        for (int w = 0; works[w]; w++) {
+            const struct row *r = NULL;
+            for (long i = 0; i < NR; i++)
+                if (!strcmp(row_str(&R[i], "model"), mem_models[m]) &&
+                    !strcmp(row_str(&R[i], "workload"), works[w]) &&
+                    !strcmp(row_str(&R[i], "n"), n))
+                    r = &R[i];
+            if (r)
+                mem_cell_text(r, field, per_task_time ? atof(n) : 1,
+                              per_task_time, buf);
+            printf(" %s |", r ? buf : "-");
+        }
+        printf("\n");
+    }
+    printf("\n");
+}
+
+static void memory_report(void)
+{
+    static const char *const fields[] = { "per_task_bytes", "d_cg", "d_used",
+        "d_shmem", "d_rss", "d_pte", "pgs_pool", NULL };
+    char buf[48];
+    pivot("Memory per waiting task (cgroup charge / N)", "10000",
+          "per_task_bytes", 0);
+    pivot("One round (resume every task once), per task", "10000", "round_s",
+          1);
+    pivot("Memory per waiting task (cgroup charge / N)", "1000000",
+          "per_task_bytes", 0);
+    printf("### Every cell\n\nMemory figures are growths from before the "
+           "tasks were created to after one round (see "
+           "demos/memory/README.md).\n\n| model | workload | N | status | "
+           "per task | cgroup | system used | Shmem | VmRSS | VmPTE | "
+           "pgs pool | mappings | create | round/task | note |\n"
+           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
+           "---:|---|\n");
+    for (long i = 0; i < NR; i++) {
+        const struct row *r = &R[i];
+        printf("| %s | %s | %s | %s |", row_str(r, "model"),
+               row_str(r, "workload"), row_str(r, "n"), row_str(r, "status"));
+        for (int f = 0; fields[f]; f++)
+            printf(" %s |", isnan(row_get(r, fields[f])) ? "-"
+                   : mem_fmt(buf, sizeof buf, row_get(r, fields[f])));
+        printf(" %s | %.2f s |", row_str(r, "d_maps"), row_get(r, "create_s"));
+        mem_cell_text(r, "round_s", row_get(r, "n"), 1, buf);
+        printf(" %s | %s |\n", buf, r->note);
+    }
+    printf("\n");
+}
+
+int report_main(int argc, char **argv)
+{
+    const char *before = NULL, *about = NULL;
+    char machine[512];
+    if (argc < 2 || (NR = csv_load(argv[1], &R)) < 0) {
+        fprintf(stderr, "usage: bench report switch|memory CSV "
+                        "[--before CSV] [--about TEXT]\n");
+        return 2;
+    }
+    for (int i = 2; i + 1 < argc; i += 2)
+        if (!strcmp(argv[i], "--before"))
+            before = argv[i + 1];
+        else if (!strcmp(argv[i], "--about"))
+            about = argv[i + 1];
+    machine_line(machine, sizeof machine);
+    printf("## %s\n\n%s%s%s\n\nModels: ", strcmp(argv[0], "memory")
+           ? "pagedstack switch benchmark" : "Memory per waiting task",
+           about ? about : "", about ? "\n\n" : "", machine);
+    for (int m = 0; models[m]; m++)
+        printf("**%s**: %s. ", models[m]->name, models[m]->about);
+    printf("**fcontext**: Boost.Context make_fcontext/jump_fcontext "
+           "(demos/models/fcontext.cpp).\n\n");
+    if (strcmp(argv[0], "memory")) {
+        switch_report();
+        goal_table(before);
+    } else
+        memory_report();
+    for (long i = 0; i < NR && strcmp(argv[0], "memory"); i++)
+        if (R[i].note[0] && strcmp(row_str(&R[i], "status"), "ok"))
+            printf("- %s / %s: %s\n", row_str(&R[i], "scenario"),
+                   row_str(&R[i], "model"), R[i].note);
+    free(R);
+    return 0;
+}
