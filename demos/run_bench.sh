@@ -46,15 +46,18 @@ csv=$results/$name.csv
 # shellcheck disable=SC2086
 "$bench" switch $opts ${fcontext:+--fcontext "$fcontext"} --csv "$csv" "$@"
 
-# strace cross-check: the same program for K1 and K2 round trips (or
-# creates); the difference in system calls over K2 - K1, so that setup and
-# exit cancel out.  One row a scenario, appended to the CSV.
+# strace cross-check: a cell of K1 and one of K2 round trips (or creates)
+# under strace -f -c, their difference in system calls over K2 - K1, so
+# that setup and exit cancel out, beside the library's own count (the
+# cell's syscalls).  One row a scenario, appended to the CSV.
 syscheck() {
 	scen=$1 k1=$2 k2=$3 tmp=$(mktemp -d)
-	"$bench" cell switch "$scen" --count "$k2" >"$tmp/c" 2>&1 &&
-		strace -f -c -o "$tmp/s1" "$bench" cell switch "$scen" --count "$k1" >/dev/null 2>&1 &&
-		strace -f -c -o "$tmp/s2" "$bench" cell switch "$scen" --count "$k2" >/dev/null 2>&1 &&
-		awk -v k=$((k2 - k1)) -v scen="$scen" -v lib="$(sed -n 's/.*(\([0-9.]*\) each).*/\1/p' "$tmp/c")" '
+	for k in "$k1" "$k2"; do
+		strace -f -c -o "$tmp/s$k" "$bench" cell switch "$scen" pagedstack \
+			--runs 1 --fixed "$k" >"$tmp/row" 2>/dev/null || return 0
+	done
+	lib=$(sed -n 's/.* syscalls=\([^ ]*\).*/\1/p' "$tmp/row")
+	awk -v k=$((k2 - k1)) -v scen="$scen" -v lib="$lib" '
 		FNR == 1 { f++ }
 		f == 3 { if (FNR == 1) nh = split($0, hdr, ","); next }
 		/^[ 0-9.]+[0-9] / && $NF != "total" { n[f, $NF] += $4; names[$NF] = 1 }
@@ -66,7 +69,7 @@ syscheck() {
 			v["syscalls"] = sprintf("%.4f", total / k); v["lib_sys"] = lib
 			for (i = 1; i < nh; i++) printf "%s,", v[hdr[i]]
 			printf "\"by call:%s\"\n", by == "" ? " none" : by
-		}' "$tmp/s1" "$tmp/s2" "$csv" >>"$csv.new" || true
+		}' "$tmp/s$k1" "$tmp/s$k2" "$csv" >>"$csv.new"
 	rm -rf "$tmp"
 }
 if [ "$name" = bench ] && command -v strace >/dev/null 2>&1; then

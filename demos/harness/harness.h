@@ -87,11 +87,12 @@ void machine_line(char *out, size_t len);
 
 /* ---- timing (timing.c) ---------------------------------------------- */
 
-/* Each timed run lasts about target_ns; a measurement is the median of
- * `runs` timed runs. */
+/* Each timed run lasts about target_ns (or is `fixed` units); a
+ * measurement is the median of `runs` timed runs. */
 struct timing {
     double target_ns;
     int runs;
+    uint64_t fixed;
 };
 extern struct timing timing;
 

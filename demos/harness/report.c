@@ -1,17 +1,17 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * The report writer: CSV files of rows into the markdown tables that
- * demos/results and the README show.
+ * demos/results and the README show, and the echo chart's data.
  *
- *   demos/bench report switch CSV [--before CSV] [--about TEXT]
- *   demos/bench report memory CSV [--about TEXT]
+ *   demos/bench report switch|memory|echo CSV [--before CSV]
+ *                      [--about TEXT] [--chart FILE]
  *
- * A table is a list of columns, each a figure of one model in the row's
- * scenario (or in a related one: the round-robin a regions- scenario
+ * A switch table is a list of columns, each a figure of one model in the
+ * row's scenario or in a related one (the round-robin a regions- scenario
  * varies, the one-thread half of a threads pair, the no-spike half of a
- * cliff pair), or the ratio of two such figures.  The goals of issue 12
- * are ratios measured in the same rounds of one run; with --before, the
- * same goals on an earlier run's CSV beside them.
+ * cliff pair), or the ratio of two.  The goals of issue 12 are such
+ * ratios; --before puts an earlier run's beside them.  What the tables
+ * mean: demos/switch/README.md, demos/memory/README.md.
  */
 #define _GNU_SOURCE
 #include <fnmatch.h>
@@ -104,12 +104,12 @@ static int matches(const char *globs, const char *s)
 
 /* One table: a row for every scenario matching globs that the model of
  * the first column has a row for, in the CSV's order. */
-static void table(const char *title, const char *para, const char *globs,
+static void table(const char *title, const char *globs,
                   const struct col *cols)
 {
     char buf[32];
     int noisy = 0;
-    printf("### %s\n\n%s\n\n|", title, para);
+    printf("### %s\n\n|", title);
     for (const struct col *c = cols; c->head; c++)
         printf(" %s |", c->head);
     printf("\n|");
@@ -281,42 +281,18 @@ static void switch_report(void)
         FIRST, FIG("strace -f -c", "strace", "syscalls"),
         FIG("library count", "strace", "lib_sys"), END
     };
-    table("Round trips (ns per resume + yield)",
-          "One task resumed again and again (hot), or N tasks resumed "
-          "round-robin, each waiting at the live depth in its name; top: a "
-          "resumed task touches its top frame only, whole: every 64th byte "
-          "of its live stack. live: the bytes copy-stack saves. faults, "
-          "remaps, sys: pagedstack's stack faults, remaps and system calls "
-          "per round trip. ~: the rounds differ by more than half the median.",
-          "hot rr-*", rr);
+    table("Round trips (ns per resume + yield; ~: rounds differ by more "
+          "than half the median)", "hot rr-*", rr);
     table("pagedstack by pgs_config.regions (ns per round trip)",
-          "The same round-robins with 1, 2, 4 or 16 regions per thread; pgs "
-          "default, fcontext, copy-stack: the round-robin above.",
           "regions-*", regions);
-    table("Per task (ns per task)",
-          "growth-7m: create a task, let it grow to 7 MiB (written every 64 "
-          "bytes), yield, destroy it. create: create, first resume (the "
-          "task returns at once), destroy. fcontext gives every task an "
-          "8 MiB protected_fixedsize_stack; minflt: kernel page faults.",
+    table("Per task: create + first resume + destroy, growth to 7 MiB (ns)",
           "growth-* create", per_task);
     table("1 vs 2 threads (ns per round trip, per thread, wall clock)",
-          "Each thread runs its own round-robin of 100 tasks; with 2, both "
-          "at once; the halves of a pair are measured in the same rounds.",
           "threads-*", threads);
-    table("No cliff (ns per round trip)",
-          "100 tasks at 1 KiB; cliff-64k: the first went 64 KiB deep once "
-          "before it came to wait. r1: one region.", "cliff-*", cliff);
-    table("Memory (pagedstack, bytes)",
-          "memory-100k-1k: the memory cgroup's charge per task for 100,000 "
-          "tasks waiting at 1 KiB (pool pages mapped or not, page tables, "
-          "kernel structures). million: the same for a million tasks at "
-          "700 B. shallow-after-deep: what a task that went 1 MiB deep and "
-          "waits shallow holds after another task ran in its region.",
-          "memory-* million shallow-*", memory);
-    table("System calls: the library's count against strace",
-          "Per round trip (per pgs_create for create): strace -f -c on two "
-          "runs of different lengths (setup cancels out), and the library's "
-          "own count (plus one rt_sigreturn per stack fault).", "*", sys);
+    table("No cliff (ns per round trip)", "cliff-*", cliff);
+    table("Memory (pagedstack, bytes)", "memory-* million shallow-*", memory);
+    table("System calls per round trip: strace -f -c against the library's "
+          "count", "*", sys);
 }
 
 /* ---- memory ------------------------------------------------------------- */
@@ -409,13 +385,79 @@ static void memory_report(void)
     printf("\n");
 }
 
+/* ---- echo --------------------------------------------------------------- */
+
+static int cmp_double(const void *a, const void *b)
+{
+    double x = *(const double *)a, y = *(const double *)b;
+    return x < y ? -1 : x > y;
+}
+
+/* The median of field over the runs of model at n connections. */
+static double median(const char *model, const char *n, const char *field)
+{
+    double v[64];
+    int k = 0;
+    for (long i = 0; i < NR && k < 64; i++)
+        if (!strcmp(row_str(&R[i], "model"), model) &&
+            !strcmp(row_str(&R[i], "connections"), n))
+            v[k++] = row_get(&R[i], field);
+    qsort(v, (size_t)k, sizeof *v, cmp_double);
+    return k ? v[(k - 1) / 2] : NAN;
+}
+
+/* Medians per model and N; with chart, the chart's data too: a line a
+ * model, requests/s, p99 and cgroup KiB per connection at each N. */
+static void echo_report(const char *chart)
+{
+    static const char *const f[] = { "req_per_s", "p50_us", "p99_us",
+        "cgroup_per_conn", "server_own_per_conn", "refused", "failed" };
+    static const char *const m[] = { "pagedstack", "threads-8M",
+                                     "threads-64K" };
+    FILE *c = chart ? fopen(chart, "w") : NULL;
+    char ns[8][16], buf[32];
+    int nn = 0;
+    for (long i = 0; i < NR && nn < 8; i++) {
+        int seen = 0;
+        for (int k = 0; k < nn; k++)
+            seen |= !strcmp(ns[k], row_str(&R[i], "connections"));
+        if (!seen)
+            snprintf(ns[nn++], 16, "%s", row_str(&R[i], "connections"));
+    }
+    printf("| model | N | req/s | p50 us | p99 us | cgroup/conn KiB | "
+           "server/conn KiB | refused | failed |\n|---|---|---:|---:|---:|"
+           "---:|---:|---:|---:|\n");
+    for (int k = 0; k < nn; k++)
+        for (int j = 0; j < 3; j++) {
+            printf("| %s | %s |", m[j], ns[k]);
+            for (int x = 0; x < 7; x++)
+                printf(" %s |", num(buf, median(m[j], ns[k], f[x]) /
+                                       (x == 3 || x == 4 ? 1024 : 1), 0));
+            printf("\n");
+        }
+    for (int j = 0; c && j < 3; j++) {
+        fprintf(c, "%s", m[j]);
+        for (int x = 0; x < 4; x += x ? 1 : 2)
+            for (int k = 0; k < nn; k++)
+                fprintf(c, " %g", median(m[j], ns[k], f[x]) /
+                                      (x == 3 ? 1024 : 1));
+        fprintf(c, "\n");
+    }
+    if (c)
+        fclose(c);
+    printf("\n");
+}
+
 int report_main(int argc, char **argv)
 {
-    const char *before = NULL, *about = NULL;
+    const char *before = NULL, *about = "", *chart = NULL;
+    const char *kind = argc > 0 ? argv[0] : "";
     char machine[512];
-    if (argc < 2 || (NR = csv_load(argv[1], &R)) < 0) {
-        fprintf(stderr, "usage: bench report switch|memory CSV "
-                        "[--before CSV] [--about TEXT]\n");
+    int sw = !strcmp(kind, "switch"), mem = !strcmp(kind, "memory");
+    if ((!sw && !mem && strcmp(kind, "echo")) || argc < 2 ||
+        (NR = csv_load(argv[1], &R)) < 0) {
+        fprintf(stderr, "usage: bench report switch|memory|echo CSV "
+                        "[--before CSV] [--about TEXT] [--chart FILE]\n");
         return 2;
     }
     for (int i = 2; i + 1 < argc; i += 2)
@@ -423,20 +465,24 @@ int report_main(int argc, char **argv)
             before = argv[i + 1];
         else if (!strcmp(argv[i], "--about"))
             about = argv[i + 1];
+        else if (!strcmp(argv[i], "--chart"))
+            chart = argv[i + 1];
     machine_line(machine, sizeof machine);
-    printf("## %s\n\n%s%s%s\n\nModels: ", strcmp(argv[0], "memory")
-           ? "pagedstack switch benchmark" : "Memory per waiting task",
-           about ? about : "", about ? "\n\n" : "", machine);
-    for (int m = 0; models[m]; m++)
-        printf("**%s**: %s. ", models[m]->name, models[m]->about);
-    printf("**fcontext**: Boost.Context make_fcontext/jump_fcontext "
-           "(demos/models/fcontext.cpp).\n\n");
-    if (strcmp(argv[0], "memory")) {
+    printf("## %s\n\n%s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
+           : mem ? "Memory per waiting task"
+                 : "Echo server: pagedstack + libuv against threads",
+           about, machine);
+    for (int m = 0; models[m] && !strcmp(kind, "switch"); m++)
+        printf("- **%s**: %s\n%s", models[m]->name, models[m]->about,
+               models[m + 1] ? "" : "- **fcontext**: Boost.Context\n\n");
+    if (sw) {
         switch_report();
         goal_table(before);
-    } else
+    } else if (mem)
         memory_report();
-    for (long i = 0; i < NR && strcmp(argv[0], "memory"); i++)
+    else
+        echo_report(chart);
+    for (long i = 0; i < NR && sw; i++)
         if (R[i].note[0] && strcmp(row_str(&R[i], "status"), "ok"))
             printf("- %s / %s: %s\n", row_str(&R[i], "scenario"),
                    row_str(&R[i], "model"), R[i].note);

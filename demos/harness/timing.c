@@ -6,7 +6,7 @@
 #include <time.h>
 #include "harness.h"
 
-struct timing timing = { 20e6, 3 };
+struct timing timing = { 20e6, 3, 0 };
 
 /* One thread's scenarios are timed in the CPU time of the whole process
  * (user and system, a pthread model's workers included), so that what
@@ -38,6 +38,7 @@ int time_runs(int (*run)(void *, uint64_t), void *ctx, uint64_t warm,
     double c0[3] = { 0 }, c1[3] = { 0 }, v[64], t = 0;
     uint64_t total = 0, k = 1;
     int runs = timing.runs > 64 ? 64 : timing.runs < 1 ? 1 : timing.runs;
+    fixed = timing.fixed ? timing.fixed : fixed;
     if (warm && run(ctx, warm) != 0)
         return -1;
     if (counters)

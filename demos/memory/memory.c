@@ -8,20 +8,12 @@
  *                      [--max-seconds S] [--cell-timeout S]
  *
  * The same workloads (tasks waiting with 1 KiB or 64 KiB of live stack,
- * after a call that used 512 KiB, or 1% of them 4 MiB deep) run on every
- * model, for N = 1k, 10k, 100k and 1M tasks (--quick: 1k).  Each cell
- * (model, workload, N) runs in a child process of its own, which takes
- * reading 0, creates every task and runs it until it waits, takes reading
- * 1, resumes every task once (each checks its stack bytes), takes reading
- * 2, runs every task to its end and frees it, and takes reading 3.  The
- * figures are reading 2 minus reading 0: the memory cgroup's charge
- * (pool pages mapped or not, page tables, kernel stacks: the primary
- * figure), MemTotal - MemAvailable, Shmem, VmRSS, VmPTE and the kernel
- * mappings.  A cell a model cannot run says why (overflow, mapcount,
- * eagain, budget, timeout, crash, corrupt); cells whose memory or time,
- * extrapolated from the N before, would pass the budget are skipped.
- * demos/memory/README.md says more; `demos/bench report memory` makes the
- * tables, demos/run_memory.sh runs it all.
+ * after a call that used 512 KiB, or 1% of them 4 MiB deep) on every
+ * model, for N = 1k, 10k, 100k and 1M tasks (--quick: 1k), each cell
+ * (model, workload, N) in a child process of its own.  How each figure
+ * is measured, and why a cell may not run: demos/memory/README.md.
+ * `demos/bench report memory` makes the tables; demos/run_memory.sh runs
+ * it all.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -296,25 +288,20 @@ int memory_main(int argc, char **argv)
          ns[128] = "1000 10000 100000 1000000", *save;
     FILE *csv = NULL;
     int nr = 0;
-    for (int i = 0; i + 1 < argc || (i < argc && !strcmp(argv[i], "--quick"));
-         i += 2) {
-        const char *a = argv[i], *v = argv[i + 1];
-        if (!strcmp(a, "--quick")) {
-            strcpy(ns, "1000");
-            o.cell_timeout = 20;
-            o.skip_seconds = 15;
-            i--;
-        } else if (!strcmp(a, "--csv") && !(csv = fopen(v, "w"))) {
-            perror(v);
-            return 1;
-        } else if (!strcmp(a, "--fcontext"))
+    for (int i = 0; i < argc; i++) {
+        const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
+        if (!strcmp(a, "--quick"))
+            strcpy(ns, "1000"), o.cell_timeout = 20, o.skip_seconds = 15;
+        else if (!strcmp(a, "--csv") && ++i && !(csv = fopen(v, "w")))
+            return perror(v), 1;
+        else if (!strcmp(a, "--fcontext") && ++i)
             o.fcontext = v;
-        else if (!strcmp(a, "--ns") || !strcmp(a, "--models") ||
-                 !strcmp(a, "--works"))
+        else if ((!strcmp(a, "--ns") || !strcmp(a, "--models") ||
+                  !strcmp(a, "--works")) && ++i)
             snprintf(a[2] == 'n' ? ns : a[2] == 'm' ? list : wl, 128, "%s", v);
-        else if (!strcmp(a, "--max-seconds"))
+        else if (!strcmp(a, "--max-seconds") && ++i)
             o.max_seconds = atof(v);
-        else if (!strcmp(a, "--cell-timeout"))
+        else if (!strcmp(a, "--cell-timeout") && ++i)
             o.cell_timeout = atof(v);
         else if (strcmp(a, "--csv")) {
             fprintf(stderr, "bench memory: unknown option %s\n", a);
