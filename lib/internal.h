@@ -203,7 +203,7 @@ struct pgs_thread {
                                   frame and the headroom below, in pages */
 
     size_t copy_max;           /* live bytes up to which eviction copies */
-    int avx2;                  /* the CPU has AVX2 (for the scratch clear) */
+    int scan;                  /* PGS_SCAN_*: how the scratch clear reads */
 
     /* The alternate signal stack and the switch stack (one mapping). */
     size_t sigstack_size;      /* the smallest alternate stack allowed */
@@ -356,6 +356,11 @@ void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
+
+/* scan.c: the scratch clear, and the loads it reads with. */
+enum { PGS_SCAN_NONE, PGS_SCAN_256, PGS_SCAN_512 };
+int pgs__scan_choose(void);
+char *pgs__scratch_clear(struct pgs_thread *th, char *bottom, char *end);
 
 /* fault.c */
 int pgs__handler_install(void);
