@@ -19,7 +19,6 @@
  * runs.
  */
 #include "config.h"
-#include <immintrin.h>
 #include <string.h>
 #include "internal.h"
 #include "switch.h"
@@ -94,34 +93,20 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
  * come zeroed, and every clear leaves zeros): find that line by reading,
  * which is about twice as fast as writing and leaves the zero lines clean
  * in the cache, and clear only from there.  The scan reads every byte it
- * passes, so it is exact whatever happened before.
+ * passes, so it is exact whatever happened before.  Its vector loop is
+ * the architecture's (pgs__first_dirty, arch.h).
+ *
+ * scratch_clear zeroes [bottom, end) of a region's mapped pages (bottom
+ * page-aligned).  It returns the lowest line that held anything, or NULL
+ * if that is not known: without a vector loop (AVX2 on x86-64) the scan
+ * is no faster than the clear, so it just clears.
  */
-__attribute__((target("avx2"))) static char *first_dirty(char *p, char *end)
-{
-    /* p and end 128-byte aligned: the first 128-byte block at or above p
-     * with a non-zero byte, or end. */
-    for (; p < end; p += 128) {
-        const __m256i *v = (const __m256i *)p;
-        __m256i o = _mm256_or_si256(
-            _mm256_or_si256(_mm256_load_si256(v), _mm256_load_si256(v + 1)),
-            _mm256_or_si256(_mm256_load_si256(v + 2),
-                            _mm256_load_si256(v + 3)));
-        if (!_mm256_testz_si256(o, o))
-            break;
-    }
-    return p;
-}
-
-/* Zero [bottom, end) of a region's mapped pages (bottom page-aligned).
- * Returns the lowest line that held anything, or NULL if that is not
- * known: without AVX2 the scan is no faster than the clear, so just
- * clear. */
 static char *scratch_clear(struct pgs_thread *th, char *bottom, char *end)
 {
     th->scan_bytes += (uint64_t)(end - bottom);
     char *dirty = NULL;
-    if (th->avx2)
-        bottom = dirty = first_dirty(
+    if (th->fast_scan)
+        bottom = dirty = pgs__first_dirty(
             bottom, (char *)((uintptr_t)end & ~(uintptr_t)127));
     memset(bottom, 0, (size_t)(end - bottom));
     return dirty;
