@@ -112,7 +112,7 @@ struct pgs_thread;
 /*
  * One shared region: [base, top) with PGS_GUARD inaccessible below base.
  * The region owns the extent it shows: the top `mapped` pages of the
- * region are pages [0, mapped) of extent `slot`, and the rest is PROT_NONE.
+ * region are pages [0, mapped) of `extent`, and the rest is PROT_NONE.
  * The occupant (if any) is the task whose stack those pages are; without
  * one they are scratch, whose bytes are cleared before a task sees them.
  */
@@ -120,7 +120,7 @@ struct pgs_region {
     char *base;
     char *top;
     pgs_task *occupant;
-    size_t slot;               /* PGS_NO_SLOT: shows nothing */
+    size_t extent;             /* PGS_NO_EXTENT: shows nothing */
     size_t mapped;
     /* Pages from the top that code running here may have poisoned in
      * AddressSanitizer's shadow since its last reset (track.h): at least
@@ -132,7 +132,7 @@ struct pgs_region {
     unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
 
-#define PGS_NO_SLOT ((size_t)-1)
+#define PGS_NO_EXTENT ((size_t)-1)
 
 /* Where a task's stack is while it is not running. */
 enum pgs_home {
@@ -160,8 +160,8 @@ struct pgs_task {
     int home;                  /* enum pgs_home */
     unsigned region;           /* index of its region, fixed for life */
     /* The page array of an evicted deep task (home EXTENT): the top `pages`
-     * pages of its stack are pages [0, pages) of pool extent `slot`. */
-    size_t slot;
+     * pages of its stack are pages [0, pages) of pool extent `extent`. */
+    size_t extent;
     size_t pages;
     size_t peak_pages;         /* deepest it has been, in pages */
     /* The saved live stack of an evicted shallow task (home COPY): buflen
@@ -196,8 +196,8 @@ struct pgs_thread {
     /* Page pool. */
     int fd;
     off_t pool_size;           /* the memfd's size: whole extents */
-    size_t slots_used;         /* extents ever handed out */
-    size_t *free_slots;        /* extents given back, all holes */
+    size_t extents_used;       /* extents ever handed out */
+    size_t *free_extents;      /* extents given back, all holes */
     size_t nfree;
     size_t free_cap;
     size_t held_pages;         /* pages allocated in all extents */
@@ -337,13 +337,13 @@ int pgs__thread_unsafe(void); /* -1 + EPERM if faults cannot reach us */
 /* pool.c: extents, pages, the memfd. */
 int pgs__pool_open(struct pgs_thread *th);
 void pgs__pool_close(struct pgs_thread *th);
-int pgs__slot_get(struct pgs_thread *th, size_t *slot);
-void pgs__slot_put(struct pgs_thread *th, size_t slot);
-off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
+int pgs__extent_get(struct pgs_thread *th, size_t *extent);
+void pgs__extent_put(struct pgs_thread *th, size_t extent);
+off_t pgs__extent_offset(const struct pgs_thread *th, size_t extent,
                          size_t page_from_top);
-int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_grow(struct pgs_thread *th, size_t extent, size_t have,
                      size_t want, size_t limit, int *over_cap);
-int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_trim(struct pgs_thread *th, size_t extent, size_t have,
                      size_t keep);
 size_t pgs__held_bytes(const struct pgs_thread *th);
 size_t pgs__limit(const struct pgs_thread *th, size_t margin);
@@ -353,8 +353,9 @@ void pgs__note_peak(struct pgs_thread *th);
 /* region.c: reserving and remapping regions. */
 int pgs__regions_reserve(struct pgs_thread *th);
 void pgs__regions_release(struct pgs_thread *th);
-int pgs__region_map(struct pgs_thread *th, struct pgs_region *r, size_t slot,
-                    size_t from_page, size_t to_page, int populate);
+int pgs__region_map(struct pgs_thread *th, struct pgs_region *r,
+                    size_t extent, size_t from_page, size_t to_page,
+                    int populate);
 int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
