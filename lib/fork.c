@@ -41,7 +41,8 @@ static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
     if (pgs__copy_buffer(th, t, pgs__round_up(live, 16)) != 0)
         return -1;
     char *b = t->buf;
-    off_t off = (off_t)(t->slot * th->size + (size_t)((char *)t->sp - r->base));
+    off_t off = (off_t)(t->extent * th->size +
+                        (size_t)((char *)t->sp - r->base));
     for (size_t done = 0; done < live;) {
         ssize_t n = pread(th->fd, b + done, live - done, off + (off_t)done);
         if (n <= 0 && errno != EINTR)
@@ -50,10 +51,10 @@ static int extent_to_copy(struct pgs_thread *th, pgs_task *t)
             done += (size_t)n;
     }
     t->buflen = live;
-    if (pgs__extent_trim(th, t->slot, t->pages, 0) == 0)
-        pgs__slot_put(th, t->slot);
+    if (pgs__extent_trim(th, t->extent, t->pages, 0) == 0)
+        pgs__extent_put(th, t->extent);
     /* else the extent's pages leak until the thread exits; never reused */
-    t->slot = PGS_NO_SLOT;
+    t->extent = PGS_NO_EXTENT;
     t->pages = 0;
     t->home = PGS_HOME_COPY;
     return 0;
@@ -91,14 +92,14 @@ static void make_private(struct pgs_thread *th, void *arg)
         die_fork("cannot make the running stack private");
 }
 
-/* On the switch stack: write r's (private) bytes into extent r->slot of
+/* On the switch stack: write r's (private) bytes into extent r->extent of
  * th's memfd and map them shared again. */
 static void make_shared(struct pgs_thread *th, void *arg)
 {
     struct pgs_region *r = arg;
     size_t len = r->mapped * PGS_PAGE;
     char *at = r->top - len;
-    off_t off = pgs__extent_offset(th, r->slot, r->mapped - 1);
+    off_t off = pgs__extent_offset(th, r->extent, r->mapped - 1);
     pgs_track_region_reset(r); /* whole pages are copied, garbage and all */
     for (size_t done = 0; done < len;) {
         ssize_t n = pwrite(th->fd, at + done, len - done, off + (off_t)done);
@@ -107,7 +108,7 @@ static void make_shared(struct pgs_thread *th, void *arg)
         if (n > 0)
             done += (size_t)n;
     }
-    if (pgs__region_map(th, r, r->slot, 0, r->mapped, 1) != 0)
+    if (pgs__region_map(th, r, r->extent, 0, r->mapped, 1) != 0)
         die_fork("cannot map the running stack from the pool again");
 }
 
@@ -149,18 +150,18 @@ static void child_pool(struct pgs_thread *th, struct pgs_region *run)
     th->held_pages = 0;
     for (unsigned i = 0; i < th->nregions; i++) {
         struct pgs_region *r = &th->regions[i];
-        if (r == run || r->slot == PGS_NO_SLOT)
+        if (r == run || r->extent == PGS_NO_EXTENT)
             continue;
         if (pgs__region_clear(r, 0, r->mapped) != 0)
             die_fork("the child cannot drop the parent's stack pages");
-        pgs__slot_put(th, r->slot);
-        r->slot = PGS_NO_SLOT;
+        pgs__extent_put(th, r->extent);
+        r->extent = PGS_NO_EXTENT;
         pgs__region_lower(r, 0);
     }
     if (run && run->mapped) {
         int over_cap;
         size_t keep = run->mapped;
-        if (pgs__extent_grow(th, run->slot, 0, keep, (size_t)-1,
+        if (pgs__extent_grow(th, run->extent, 0, keep, (size_t)-1,
                              &over_cap) != 0)
             die_fork("the child has no memory for the running stack");
         make_shared(th, run);
@@ -184,7 +185,7 @@ static void in_child(struct pgs_thread *th)
             th->unstarted--;
         t->th = NULL;
         t->home = PGS_HOME_NONE;
-        t->slot = PGS_NO_SLOT;
+        t->extent = PGS_NO_EXTENT;
         t->pages = 0;
     }
     struct pgs_region *run = running_region(th);
@@ -257,7 +258,7 @@ static void release_left_behind(struct pgs_thread *th)
     th->fd = -1;
     for (unsigned i = 0; i < th->nregions; i++) {
         th->regions[i].occupant = NULL;
-        th->regions[i].slot = PGS_NO_SLOT;
+        th->regions[i].extent = PGS_NO_EXTENT;
         th->regions[i].mapped = 0;
     }
     th->forked_away = 1;

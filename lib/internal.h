@@ -19,9 +19,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "pagedstack.h"
+#include "arch.h"
 #include "switch.h"
 
-#define PGS_PAGE ((size_t)4096)
+/* The page size, as the kernel says (sysconf): 4 KiB on x86-64; 4, 16 or
+ * 64 KiB on aarch64, chosen when the kernel was built.  Read once before
+ * main (sys.c), never assumed. */
+extern size_t pgs__page;
+#define PGS_PAGE pgs__page
+void pgs__page_init(void);
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
 /*
  * Regions per thread unless configured: a cache of resident tasks (see
@@ -43,9 +49,8 @@
  * overflow.  The guard is as large as the region if that is larger
  * (region.c). */
 #define PGS_GUARD ((size_t)1 << 20)
-/* Bytes below rsp that the ABI lets a function use without moving rsp. */
-#define PGS_REDZONE ((size_t)128)
-/* A fault further than this below the interrupted rsp is not growth. */
+/* A fault further than this below the interrupted stack pointer (less the
+ * red zone, arch.h) is not growth. */
 #define PGS_STRAY_SLACK ((size_t)64 << 10)
 /* Growth doubles the task's pages, but adds at most this much at once. */
 #define PGS_GROW_MAX_PAGES ((size_t)256)
@@ -107,7 +112,7 @@ struct pgs_thread;
 /*
  * One shared region: [base, top) with PGS_GUARD inaccessible below base.
  * The region owns the extent it shows: the top `mapped` pages of the
- * region are pages [0, mapped) of extent `slot`, and the rest is PROT_NONE.
+ * region are pages [0, mapped) of `extent`, and the rest is PROT_NONE.
  * The occupant (if any) is the task whose stack those pages are; without
  * one they are scratch, whose bytes are cleared before a task sees them.
  */
@@ -115,7 +120,7 @@ struct pgs_region {
     char *base;
     char *top;
     pgs_task *occupant;
-    size_t slot;               /* PGS_NO_SLOT: shows nothing */
+    size_t extent;             /* PGS_NO_EXTENT: shows nothing */
     size_t mapped;
     /* Pages from the top that code running here may have poisoned in
      * AddressSanitizer's shadow since its last reset (track.h): at least
@@ -127,7 +132,7 @@ struct pgs_region {
     unsigned vg_stack;         /* valgrind's id for it (track.h) */
 };
 
-#define PGS_NO_SLOT ((size_t)-1)
+#define PGS_NO_EXTENT ((size_t)-1)
 
 /* Where a task's stack is while it is not running. */
 enum pgs_home {
@@ -155,8 +160,8 @@ struct pgs_task {
     int home;                  /* enum pgs_home */
     unsigned region;           /* index of its region, fixed for life */
     /* The page array of an evicted deep task (home EXTENT): the top `pages`
-     * pages of its stack are pages [0, pages) of pool extent `slot`. */
-    size_t slot;
+     * pages of its stack are pages [0, pages) of pool extent `extent`. */
+    size_t extent;
     size_t pages;
     size_t peak_pages;         /* deepest it has been, in pages */
     /* The saved live stack of an evicted shallow task (home COPY): buflen
@@ -191,8 +196,8 @@ struct pgs_thread {
     /* Page pool. */
     int fd;
     off_t pool_size;           /* the memfd's size: whole extents */
-    size_t slots_used;         /* extents ever handed out */
-    size_t *free_slots;        /* extents given back, all holes */
+    size_t extents_used;       /* extents ever handed out */
+    size_t *free_extents;      /* extents given back, all holes */
     size_t nfree;
     size_t free_cap;
     size_t held_pages;         /* pages allocated in all extents */
@@ -203,7 +208,8 @@ struct pgs_thread {
                                   frame and the headroom below, in pages */
 
     size_t copy_max;           /* live bytes up to which eviction copies */
-    int avx2;                  /* the CPU has AVX2 (for the scratch clear) */
+    int fast_scan;             /* the scratch clear's vector loop, 0 for
+                                  none (pgs__fast_scan, arch.h) */
 
     /* The alternate signal stack and the switch stack (one mapping). */
     size_t sigstack_size;      /* the smallest alternate stack allowed */
@@ -297,14 +303,14 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
 }
 
 /* A task's state is read from any thread (pgs_state): the owner stores it
- * atomically (relaxed: a plain store on x86-64). */
+ * atomically (relaxed: a plain store on x86-64 and aarch64). */
 static inline void pgs__set_state(pgs_task *t, int state)
 {
 #if defined(__SANITIZE_THREAD__)
     /* ThreadSanitizer runs the signal handlers it deferred at its atomic
      * operations, and this one runs mid-switch (on the switch stack): a
-     * plain mov, atomic on x86-64, that it does not see. */
-    __asm__ volatile("movl %1, %0" : "=m"(t->state) : "r"(state));
+     * plain store, atomic on both architectures, that it does not see. */
+    pgs__store_plain(&t->state, state);
 #else
     __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
 #endif
@@ -332,13 +338,13 @@ int pgs__thread_unsafe(void); /* -1 + EPERM if faults cannot reach us */
 /* pool.c: extents, pages, the memfd. */
 int pgs__pool_open(struct pgs_thread *th);
 void pgs__pool_close(struct pgs_thread *th);
-int pgs__slot_get(struct pgs_thread *th, size_t *slot);
-void pgs__slot_put(struct pgs_thread *th, size_t slot);
-off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
+int pgs__extent_get(struct pgs_thread *th, size_t *extent);
+void pgs__extent_put(struct pgs_thread *th, size_t extent);
+off_t pgs__extent_offset(const struct pgs_thread *th, size_t extent,
                          size_t page_from_top);
-int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_grow(struct pgs_thread *th, size_t extent, size_t have,
                      size_t want, size_t limit, int *over_cap);
-int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_trim(struct pgs_thread *th, size_t extent, size_t have,
                      size_t keep);
 size_t pgs__held_bytes(const struct pgs_thread *th);
 size_t pgs__limit(const struct pgs_thread *th, size_t margin);
@@ -348,14 +354,18 @@ void pgs__note_peak(struct pgs_thread *th);
 /* region.c: reserving and remapping regions. */
 int pgs__regions_reserve(struct pgs_thread *th);
 void pgs__regions_release(struct pgs_thread *th);
-int pgs__region_map(struct pgs_thread *th, struct pgs_region *r, size_t slot,
-                    size_t from_page, size_t to_page, int populate);
+int pgs__region_map(struct pgs_thread *th, struct pgs_region *r,
+                    size_t extent, size_t from_page, size_t to_page,
+                    int populate);
 int pgs__region_clear(struct pgs_region *r, size_t from_page,
                       size_t to_page);
 void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
+
+/* scan.c: the scratch clear. */
+char *pgs__scratch_clear(struct pgs_thread *th, char *bottom, char *end);
 
 /* fault.c */
 int pgs__handler_install(void);

@@ -72,48 +72,49 @@ void pgs__pool_close(struct pgs_thread *th)
     if (th->fd >= 0)
         close(th->fd);
     th->fd = -1;
-    free(th->free_slots);
-    th->free_slots = NULL;
+    free(th->free_extents);
+    th->free_extents = NULL;
     th->nfree = th->free_cap = 0;
 }
 
 /* Hand out an extent.  No system call: a new one is just the next index.
  * The free list always has room for every extent ever handed out, so that
  * giving one back can never fail. */
-int pgs__slot_get(struct pgs_thread *th, size_t *slot)
+int pgs__extent_get(struct pgs_thread *th, size_t *extent)
 {
     if (th->nfree > 0) {
-        *slot = th->free_slots[--th->nfree];
+        *extent = th->free_extents[--th->nfree];
         return 0;
     }
-    if ((off_t)((th->slots_used + 1) * th->size) > th->pool_size) {
+    if ((off_t)((th->extents_used + 1) * th->size) > th->pool_size) {
         errno = ENOMEM;
         return -1;
     }
-    if (th->slots_used == th->free_cap) {
+    if (th->extents_used == th->free_cap) {
         size_t cap = th->free_cap ? th->free_cap * 2 : 64;
-        size_t *n = pgs__realloc(th->free_slots, cap * sizeof *n);
+        size_t *n = pgs__realloc(th->free_extents, cap * sizeof *n);
         if (!n)
             return -1;
-        th->free_slots = n;
+        th->free_extents = n;
         th->free_cap = cap;
     }
-    *slot = th->slots_used++;
+    *extent = th->extents_used++;
     return 0;
 }
 
 /* Take an extent back.  It must hold no pages (all holes). */
-void pgs__slot_put(struct pgs_thread *th, size_t slot)
+void pgs__extent_put(struct pgs_thread *th, size_t extent)
 {
-    th->free_slots[th->nfree++] = slot;
+    th->free_extents[th->nfree++] = extent;
 }
 
 /* File offset of the page that is page_from_top pages below the top of
- * extent `slot` (0 = the topmost page). */
-off_t pgs__extent_offset(const struct pgs_thread *th, size_t slot,
+ * `extent` (0 = the topmost page). */
+off_t pgs__extent_offset(const struct pgs_thread *th, size_t extent,
                          size_t page_from_top)
 {
-    return (off_t)(slot * th->size + th->size - (page_from_top + 1) * PGS_PAGE);
+    return (off_t)(extent * th->size + th->size -
+                   (page_from_top + 1) * PGS_PAGE);
 }
 
 /* Stack memory the thread's tasks and regions hold: pages allocated in
@@ -159,11 +160,11 @@ void pgs__note_peak(struct pgs_thread *th)
         th->peak_bytes = b;
 }
 
-/* Allocate pages [have, want) of extent `slot`, zeroed, if the thread then
+/* Allocate pages [have, want) of `extent`, zeroed, if the thread then
  * holds at most `limit` bytes (pgs__limit).  Fails with ENOMEM, setting
  * *over_cap when the limit is what refused.  Async-signal-safe: the fault
  * path uses it. */
-int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_grow(struct pgs_thread *th, size_t extent, size_t have,
                      size_t want, size_t limit, int *over_cap)
 {
     size_t add = want - have;
@@ -173,7 +174,7 @@ int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
         errno = ENOMEM;
         return -1;
     }
-    off_t off = pgs__extent_offset(th, slot, want - 1);
+    off_t off = pgs__extent_offset(th, extent, want - 1);
     if (FALLOCATE(th->fd, 0, off, (off_t)(add * PGS_PAGE)) != 0) {
         /* Whatever part was allocated must not stay behind as a non-hole
          * beyond the extent's pages. */
@@ -187,17 +188,17 @@ int pgs__extent_grow(struct pgs_thread *th, size_t slot, size_t have,
     return 0;
 }
 
-/* Give back pages [keep, have) of extent `slot`: the memory returns to the
+/* Give back pages [keep, have) of `extent`: the memory returns to the
  * OS and the file space reads as zero again.  The pages may still be mapped
  * somewhere; the caller unmaps them.  On failure nothing changed. */
-int pgs__extent_trim(struct pgs_thread *th, size_t slot, size_t have,
+int pgs__extent_trim(struct pgs_thread *th, size_t extent, size_t have,
                      size_t keep)
 {
     if (have <= keep)
         return 0;
     size_t drop = have - keep;
     if (FALLOCATE(th->fd, FALLOC_FL_PUNCH_HOLE | FALLOC_FL_KEEP_SIZE,
-                  pgs__extent_offset(th, slot, have - 1),
+                  pgs__extent_offset(th, extent, have - 1),
                   (off_t)(drop * PGS_PAGE)) != 0)
         return -1;
     th->held_pages -= drop;

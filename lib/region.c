@@ -44,7 +44,7 @@ int pgs__regions_reserve(struct pgs_thread *th)
         r->base = th->reserve + i * (th->guard + th->size) + th->guard;
         r->top = r->base + th->size;
         r->occupant = NULL;
-        r->slot = PGS_NO_SLOT;
+        r->extent = PGS_NO_EXTENT;
         r->mapped = 0;
         r->shadow = 0;
         r->users = 0;
@@ -66,13 +66,14 @@ void pgs__regions_release(struct pgs_thread *th)
 }
 
 /*
- * Show pages [from_page, to_page) (counted from the top) of extent `slot`
+ * Show pages [from_page, to_page) (counted from the top) of `extent`
  * in r: one mmap, because an extent's offsets are contiguous.  MAP_FIXED
  * replaces whatever r showed there.  With populate the page tables are
  * filled at once (for pages about to be touched).
  */
-int pgs__region_map(struct pgs_thread *th, struct pgs_region *r, size_t slot,
-                    size_t from_page, size_t to_page, int populate)
+int pgs__region_map(struct pgs_thread *th, struct pgs_region *r,
+                    size_t extent, size_t from_page, size_t to_page,
+                    int populate)
 {
     if (to_page <= from_page)
         return 0;
@@ -80,7 +81,7 @@ int pgs__region_map(struct pgs_thread *th, struct pgs_region *r, size_t slot,
                         (to_page - from_page) * PGS_PAGE,
                         PROT_READ | PROT_WRITE,
                         MAP_SHARED | MAP_FIXED | (populate ? MAP_POPULATE : 0),
-                        th->fd, pgs__extent_offset(th, slot, to_page - 1));
+                        th->fd, pgs__extent_offset(th, extent, to_page - 1));
     return p == MAP_FAILED ? -1 : 0;
 }
 
@@ -109,13 +110,13 @@ int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
     *over_cap = 0;
     if (want <= r->mapped)
         return 0;
-    if (pgs__extent_grow(th, r->slot, r->mapped, want,
+    if (pgs__extent_grow(th, r->extent, r->mapped, want,
                          pgs__limit(th, pgs__margin(th, th->tasks)),
                          over_cap) != 0)
         return -1;
-    if (pgs__region_map(th, r, r->slot, r->mapped, want, 1) != 0) {
+    if (pgs__region_map(th, r, r->extent, r->mapped, want, 1) != 0) {
         int e = errno;
-        pgs__extent_trim(th, r->slot, want, r->mapped);
+        pgs__extent_trim(th, r->extent, want, r->mapped);
         errno = e;
         return -1;
     }

@@ -19,7 +19,6 @@
  * runs.
  */
 #include "config.h"
-#include <immintrin.h>
 #include <string.h>
 #include "internal.h"
 #include "switch.h"
@@ -74,57 +73,18 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
     /* Punch first: if that fails, nothing has changed and r keeps its
      * pages, mapped and counted.  Once punched, the bytes are gone, so
      * even if hiding the pages fails no one can read them. */
-    if (pgs__extent_trim(th, r->slot, r->mapped, keep) != 0)
+    if (pgs__extent_trim(th, r->extent, r->mapped, keep) != 0)
         return;
     if (pgs__region_clear(r, keep, r->mapped) != 0) {
         /* Still mapped: count them again (zeroed), so that a touch cannot
          * allocate memory no one counts.  If even that fails, they stay
          * holes that read as zero. */
         int over_cap;
-        pgs__extent_grow(th, r->slot, keep, r->mapped, (size_t)-1, &over_cap);
+        pgs__extent_grow(th, r->extent, keep, r->mapped, (size_t)-1,
+                         &over_cap);
         return;
     }
     pgs__region_lower(r, keep);
-}
-
-/*
- * The scratch clear.  Whoever ran in a region may have written anywhere in
- * its mapped pages, and only the bytes themselves can tell how deep.  But
- * below the lowest line anyone wrote, the pages hold zeros already (pages
- * come zeroed, and every clear leaves zeros): find that line by reading,
- * which is about twice as fast as writing and leaves the zero lines clean
- * in the cache, and clear only from there.  The scan reads every byte it
- * passes, so it is exact whatever happened before.
- */
-__attribute__((target("avx2"))) static char *first_dirty(char *p, char *end)
-{
-    /* p and end 128-byte aligned: the first 128-byte block at or above p
-     * with a non-zero byte, or end. */
-    for (; p < end; p += 128) {
-        const __m256i *v = (const __m256i *)p;
-        __m256i o = _mm256_or_si256(
-            _mm256_or_si256(_mm256_load_si256(v), _mm256_load_si256(v + 1)),
-            _mm256_or_si256(_mm256_load_si256(v + 2),
-                            _mm256_load_si256(v + 3)));
-        if (!_mm256_testz_si256(o, o))
-            break;
-    }
-    return p;
-}
-
-/* Zero [bottom, end) of a region's mapped pages (bottom page-aligned).
- * Returns the lowest line that held anything, or NULL if that is not
- * known: without AVX2 the scan is no faster than the clear, so just
- * clear. */
-static char *scratch_clear(struct pgs_thread *th, char *bottom, char *end)
-{
-    th->scan_bytes += (uint64_t)(end - bottom);
-    char *dirty = NULL;
-    if (th->avx2)
-        bottom = dirty = first_dirty(
-            bottom, (char *)((uintptr_t)end & ~(uintptr_t)127));
-    memset(bottom, 0, (size_t)(end - bottom));
-    return dirty;
 }
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
@@ -191,12 +151,12 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
      * extent.  r still shows it until the caller maps something else over
      * it or clears it. */
     o->home = PGS_HOME_EXTENT;
-    o->slot = r->slot;
+    o->extent = r->extent;
     o->pages = r->mapped;
     if (keep < o->pages &&
-        pgs__extent_trim(th, o->slot, o->pages, keep) == 0)
+        pgs__extent_trim(th, o->extent, o->pages, keep) == 0)
         o->pages = keep;
-    r->slot = PGS_NO_SLOT;
+    r->extent = PGS_NO_EXTENT;
     pgs__region_lower(r, 0);
 }
 
@@ -215,30 +175,30 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 
     if (t->home == PGS_HOME_EXTENT) {
         /* t brings its own pages.  The region's scratch goes back. */
-        if (r->slot != PGS_NO_SLOT) {
-            if (pgs__extent_trim(th, r->slot, r->mapped, 0) != 0)
+        if (r->extent != PGS_NO_EXTENT) {
+            if (pgs__extent_trim(th, r->extent, r->mapped, 0) != 0)
                 return -1;
-            pgs__slot_put(th, r->slot);
-            r->slot = PGS_NO_SLOT;
+            pgs__extent_put(th, r->extent);
+            r->extent = PGS_NO_EXTENT;
             pgs__region_lower(r, 0);
         }
         if (want < t->pages)
             want = t->pages;
         if (want > t->pages &&
-            pgs__extent_grow(th, t->slot, t->pages, want,
+            pgs__extent_grow(th, t->extent, t->pages, want,
                              pgs__limit(th, 0), &over_cap) != 0)
             return -1;
-        if (pgs__region_map(th, r, t->slot, 0, want, 0) != 0) {
+        if (pgs__region_map(th, r, t->extent, 0, want, 0) != 0) {
             int e = errno;
-            pgs__extent_trim(th, t->slot, want, t->pages);
+            pgs__extent_trim(th, t->extent, want, t->pages);
             errno = e;
             return -1;
         }
         if (want > *shown)
             *shown = want;
-        r->slot = t->slot;
+        r->extent = t->extent;
         r->mapped = want;
-        t->slot = PGS_NO_SLOT;
+        t->extent = PGS_NO_EXTENT;
         t->pages = 0;
         pgs_track_region_reset(r);
         if (pgs__sp_in(r, (void *)sp))
@@ -247,12 +207,12 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     }
 
     /* A new task or a saved copy: runs on the region's scratch. */
-    int fresh_slot = 0;
-    if (r->slot == PGS_NO_SLOT) {
-        if (pgs__slot_get(th, &r->slot) != 0)
+    int fresh_extent = 0;
+    if (r->extent == PGS_NO_EXTENT) {
+        if (pgs__extent_get(th, &r->extent) != 0)
             return -1;
         r->mapped = 0;
-        fresh_slot = 1;
+        fresh_extent = 1;
     }
     size_t need = want;
     if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
@@ -268,15 +228,16 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     if (th->cap_bytes)
         limit = pgs__sat_add(limit, t->bufcap);
     if (want > have &&
-        pgs__extent_grow(th, r->slot, have, want, limit, &over_cap) != 0)
-        goto fail_slot;
+        pgs__extent_grow(th, r->extent, have, want, limit, &over_cap) != 0)
+        goto fail_extent;
     /* A fresh extent must replace whatever r showed; otherwise only the
      * new pages need mapping. */
-    if (pgs__region_map(th, r, r->slot, fresh_slot ? 0 : have, want, 1) != 0) {
+    if (pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
+                        1) != 0) {
         int e = errno;
-        pgs__extent_trim(th, r->slot, want, have);
+        pgs__extent_trim(th, r->extent, want, have);
         errno = e;
-        goto fail_slot;
+        goto fail_extent;
     }
     r->mapped = want;
     if (want > *shown)
@@ -284,7 +245,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
-    char *dirty = scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
+    char *dirty = pgs__scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
     if (want > need) {
         if (!dirty || dirty >= r->top - need * PGS_PAGE)
             r->clean_scans++;
@@ -303,10 +264,10 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     }
     return 0;
 
-fail_slot:
-    if (fresh_slot) {
-        pgs__slot_put(th, r->slot);
-        r->slot = PGS_NO_SLOT;
+fail_extent:
+    if (fresh_extent) {
+        pgs__extent_put(th, r->extent);
+        r->extent = PGS_NO_EXTENT;
     }
     return -1;
 }
@@ -416,10 +377,10 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
         break;
     case PGS_HOME_EXTENT:
-        if (pgs__extent_trim(th, t->slot, t->pages, 0) != 0)
+        if (pgs__extent_trim(th, t->extent, t->pages, 0) != 0)
             return -1;
-        pgs__slot_put(th, t->slot);
-        t->slot = PGS_NO_SLOT;
+        pgs__extent_put(th, t->extent);
+        t->extent = PGS_NO_EXTENT;
         t->pages = 0;
         break;
     default:

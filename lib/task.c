@@ -33,7 +33,7 @@
 #endif
 
 /* Where a context's stack pointer is kept while it is switched out. */
-static inline void **save_slot(struct pgs_thread *th, pgs_task *t)
+static inline void **saved_sp(struct pgs_thread *th, pgs_task *t)
 {
     return t ? &t->sp : &th->main_sp;
 }
@@ -155,7 +155,7 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     pgs__set_state(t, PGS_CREATED);
     t->home = PGS_HOME_NONE;
     t->region = 0; /* placed below, once nothing can fail */
-    t->slot = PGS_NO_SLOT;
+    t->extent = PGS_NO_EXTENT;
     t->pages = 0;
     t->peak_pages = 0;
     t->buf = NULL;
@@ -204,7 +204,7 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
      * with errno set if t could not be shown) is our return value. */
     if (pgs_fast(shows(th, t)))
         SWITCH_RETURN(int, th, t, 0,
-                      pgs__switch_int(save_slot(th, self), t->sp, in));
+                      pgs__switch_int(saved_sp(th, self), t->sp, in));
     th->sw_from = self;
     th->sw_to = t;
     th->sw_value = in;
@@ -216,7 +216,7 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
      * must hear that it is back (else they would go on taking the thread
      * for t, and at its exit finish t's fiber instead of the thread). */
     pgs_track_switch(th, t, 0);
-    int rc = pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+    int rc = pgs__switch_via_int(saved_sp(th, self), th, pgs__prepare,
                                  th->switch_top);
     pgs_track_arrived(th);
     if (rc != 0) {
@@ -225,7 +225,7 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
     }
     return rc;
 #else
-    return pgs__switch_via_int(save_slot(th, self), th, pgs__prepare,
+    return pgs__switch_via_int(saved_sp(th, self), th, pgs__prepare,
                                th->switch_top);
 #endif
 }

@@ -41,7 +41,7 @@ START_TEST(cover_arithmetic)
 }
 END_TEST
 
-START_TEST(slot_reuse)
+START_TEST(extent_reuse)
 {
     struct pgs_thread th;
     memset(&th, 0, sizeof th);
@@ -49,34 +49,34 @@ START_TEST(slot_reuse)
     th.pool_size = PGS_POOL_FILE_SIZE;
     size_t s[200];
     for (size_t i = 0; i < 3; i++) {
-        ck_assert_int_eq(pgs__slot_get(&th, &s[i]), 0);
+        ck_assert_int_eq(pgs__extent_get(&th, &s[i]), 0);
         ck_assert_uint_eq(s[i], i); /* fresh extents: the next index */
     }
-    pgs__slot_put(&th, 1);
-    ck_assert_int_eq(pgs__slot_get(&th, &s[3]), 0);
+    pgs__extent_put(&th, 1);
+    ck_assert_int_eq(pgs__extent_get(&th, &s[3]), 0);
     ck_assert_uint_eq(s[3], 1); /* a given-back extent first */
-    pgs__slot_put(&th, 0);
-    pgs__slot_put(&th, 2);
-    ck_assert_int_eq(pgs__slot_get(&th, &s[4]), 0);
+    pgs__extent_put(&th, 0);
+    pgs__extent_put(&th, 2);
+    ck_assert_int_eq(pgs__extent_get(&th, &s[4]), 0);
     ck_assert_uint_eq(s[4], 2); /* last in, first out */
-    ck_assert_int_eq(pgs__slot_get(&th, &s[5]), 0);
+    ck_assert_int_eq(pgs__extent_get(&th, &s[5]), 0);
     ck_assert_uint_eq(s[5], 0);
-    ck_assert_int_eq(pgs__slot_get(&th, &s[6]), 0);
+    ck_assert_int_eq(pgs__extent_get(&th, &s[6]), 0);
     ck_assert_uint_eq(s[6], 3); /* free list empty: a new one */
     /* Past the free list's first capacity: all distinct, and all can be
      * given back (the list always has room). */
     for (size_t i = 7; i < 200; i++) {
-        ck_assert_int_eq(pgs__slot_get(&th, &s[i]), 0);
+        ck_assert_int_eq(pgs__extent_get(&th, &s[i]), 0);
         ck_assert_uint_eq(s[i], i - 3);
     }
-    ck_assert_uint_eq(th.slots_used, 197);
-    ck_assert_uint_ge(th.free_cap, th.slots_used);
+    ck_assert_uint_eq(th.extents_used, 197);
+    ck_assert_uint_ge(th.free_cap, th.extents_used);
     for (size_t i = 0; i < 197; i++)
-        pgs__slot_put(&th, i);
+        pgs__extent_put(&th, i);
     ck_assert_uint_eq(th.nfree, 197);
-    ck_assert_int_eq(pgs__slot_get(&th, &s[0]), 0);
+    ck_assert_int_eq(pgs__extent_get(&th, &s[0]), 0);
     ck_assert_uint_eq(s[0], 196);
-    free(th.free_slots);
+    free(th.free_extents);
 }
 END_TEST
 
@@ -110,10 +110,11 @@ START_TEST(pool_pages)
     struct pgs_thread *th = pgs__tls;
     ck_assert_int_ge(th->fd, 0);
     ck_assert_uint_eq(memfd_bytes(), 0);
-    size_t slot;
-    ck_assert_int_eq(pgs__slot_get(th, &slot), 0);
+    size_t extent;
+    ck_assert_int_eq(pgs__extent_get(th, &extent), 0);
     int over = -1;
-    ck_assert_int_eq(pgs__extent_grow(th, slot, 0, 8, pgs__limit(th, 0), &over),
+    ck_assert_int_eq(pgs__extent_grow(th, extent, 0, 8,
+                                      pgs__limit(th, 0), &over),
                      0);
     ck_assert_int_eq(over, 0);
     pgs__note_peak(th); /* callers note the peak where no switch is half done */
@@ -123,22 +124,23 @@ START_TEST(pool_pages)
     char page[4096];
     memset(page, 0x5a, sizeof page);
     ck_assert_int_eq(pwrite(th->fd, page, sizeof page,
-                            pgs__extent_offset(th, slot, 7)),
+                            pgs__extent_offset(th, extent, 7)),
                      (ssize_t)sizeof page);
-    ck_assert_int_eq(pgs__extent_trim(th, slot, 8, 4), 0);
+    ck_assert_int_eq(pgs__extent_trim(th, extent, 8, 4), 0);
     ck_assert_uint_eq(th->held_pages, 4);
     ck_assert_uint_eq(memfd_bytes(), 4 * PGS_PAGE);
-    ck_assert_int_eq(pgs__extent_grow(th, slot, 4, 8, pgs__limit(th, 0), &over),
+    ck_assert_int_eq(pgs__extent_grow(th, extent, 4, 8,
+                                      pgs__limit(th, 0), &over),
                      0);
     ck_assert_int_eq(pread(th->fd, page, sizeof page,
-                           pgs__extent_offset(th, slot, 7)),
+                           pgs__extent_offset(th, extent, 7)),
                      (ssize_t)sizeof page);
     for (size_t i = 0; i < sizeof page; i++)
         ck_assert_int_eq(page[i], 0);
-    ck_assert_int_eq(pgs__extent_trim(th, slot, 8, 0), 0);
+    ck_assert_int_eq(pgs__extent_trim(th, extent, 8, 0), 0);
     ck_assert_uint_eq(th->held_pages, 0);
     ck_assert_uint_eq(memfd_bytes(), 0);
-    pgs__slot_put(th, slot);
+    pgs__extent_put(th, extent);
     ck_assert_uint_ge(th->peak_bytes, 8 * PGS_PAGE);
 }
 END_TEST
@@ -148,20 +150,21 @@ START_TEST(pool_cap)
     struct pgs_config cfg = { .max_stack_bytes = 16 * 4096 };
     ck_assert_int_eq(pgs_thread_init(&cfg), 0);
     struct pgs_thread *th = pgs__tls;
-    size_t slot;
-    ck_assert_int_eq(pgs__slot_get(th, &slot), 0);
+    size_t extent;
+    ck_assert_int_eq(pgs__extent_get(th, &extent), 0);
     int over = 0;
-    ck_assert_int_eq(pgs__extent_grow(th, slot, 0, 16, pgs__limit(th, 0), &over),
+    ck_assert_int_eq(pgs__extent_grow(th, extent, 0, 16,
+                                      pgs__limit(th, 0), &over),
                      0);
     errno = 0;
     ck_assert_int_eq(
-        pgs__extent_grow(th, slot, 16, 17, pgs__limit(th, 0), &over), -1);
+        pgs__extent_grow(th, extent, 16, 17, pgs__limit(th, 0), &over), -1);
     ck_assert_int_eq(errno, ENOMEM);
     ck_assert_int_eq(over, 1);
     ck_assert_uint_eq(th->held_pages, 16);
     ck_assert_uint_eq(memfd_bytes(), 16 * PGS_PAGE);
-    ck_assert_int_eq(pgs__extent_trim(th, slot, 16, 0), 0);
-    pgs__slot_put(th, slot);
+    ck_assert_int_eq(pgs__extent_trim(th, extent, 16, 0), 0);
+    pgs__extent_put(th, extent);
 }
 END_TEST
 
@@ -254,8 +257,8 @@ START_TEST(homes)
     ck_assert_int_eq(pgs_state(shallow), PGS_DONE);
     ck_assert_ptr_eq(r->occupant, NULL); /* a finished task leaves */
     ck_assert_int_eq(deep->home, PGS_HOME_EXTENT);
-    ck_assert_uint_ne(deep->slot, PGS_NO_SLOT);
-    ck_assert_uint_ne(deep->slot, r->slot);
+    ck_assert_uint_ne(deep->extent, PGS_NO_EXTENT);
+    ck_assert_uint_ne(deep->extent, r->extent);
     /* It kept its live stack and the headroom below, no more. */
     size_t live = pgs__cover(r, (uintptr_t)deep->sp - th->headroom);
     ck_assert_uint_eq(deep->pages, live);
@@ -382,15 +385,55 @@ START_TEST(books_balance)
 }
 END_TEST
 
+/*
+ * The scratch clear, with each vector loop the CPU offers (_i: none, and
+ * each pgs__fast_scan value up to this CPU's): one nonzero byte anywhere in two pages below an end on
+ * no particular boundary is found (the clear starts at its 128-byte line,
+ * or at the part line just below the end if it lies there), everything
+ * below the end is zero afterwards, and nothing at or above the end is
+ * touched.
+ */
+START_TEST(scan_finds_every_byte)
+{
+    if (_i > pgs__fast_scan())
+        return; /* this CPU has no such loop */
+    enum { SPAN = 2 * 4096, END = SPAN - 40 };
+    static unsigned char mem[SPAN + 128] __attribute__((aligned(4096)));
+    struct pgs_thread th;
+    memset(&th, 0, sizeof th);
+    th.fast_scan = _i;
+    char *bottom = (char *)mem, *end = bottom + END;
+    char *lines = bottom + (END & ~127);
+    for (size_t at = 0; at < END; at++) {
+        mem[at] = (unsigned char)(at % 255 + 1);
+        memset(mem + END, 0xee, sizeof mem - END);
+        char *dirty = pgs__scratch_clear(&th, bottom, end);
+        if (_i == 0)
+            ck_assert_ptr_null(dirty);
+        else if (at < (size_t)(lines - bottom))
+            ck_assert_ptr_eq(dirty, bottom + (at & ~(size_t)127));
+        else
+            ck_assert_ptr_eq(dirty, lines);
+        ck_assert_msg(mem[at] == 0, "scan %d: byte %zu left", _i, at);
+        for (size_t k = END; k < sizeof mem; k++)
+            ck_assert_uint_eq(mem[k], 0xee);
+    }
+    for (size_t k = 0; k < END; k++)
+        ck_assert_uint_eq(mem[k], 0);
+    ck_assert_uint_eq(th.scan_bytes, (uint64_t)END * END);
+}
+END_TEST
+
 void core_add_internal(Suite *s)
 {
     TCase *tc = core_tcase(s, "internal");
     tcase_add_test(tc, cover_arithmetic);
-    tcase_add_test(tc, slot_reuse);
+    tcase_add_test(tc, extent_reuse);
     tcase_add_test(tc, extent_offsets);
     tcase_add_test(tc, pool_pages);
     tcase_add_test(tc, pool_cap);
     tcase_add_test(tc, message_format);
     tcase_add_test(tc, homes);
     tcase_add_loop_test(tc, books_balance, 1, 5);
+    tcase_add_loop_test(tc, scan_finds_every_byte, 0, 3);
 }
