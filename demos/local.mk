@@ -20,7 +20,7 @@ demos_first_look_CPPFLAGS = $(demo_cppflags)
 demos_first_look_LDADD = libpagedstack.la
 demos_first_look_LDFLAGS = -no-install
 
-demos_bench_SOURCES = demos/harness/bench.h demos/harness/harness.h \
+demos_bench_SOURCES = demos/harness/harness.h \
 	demos/harness/main.c demos/harness/cell.c demos/harness/measure.c \
 	demos/harness/report.c demos/harness/row.c demos/harness/timing.c \
 	demos/models/model.h demos/models/job.c demos/models/models.c \

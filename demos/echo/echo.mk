@@ -38,4 +38,4 @@ demos_echo_echo_loadgen_SOURCES = demos/echo/loadgen.c $(echo_common) \
 demos_echo_echo_loadgen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/demos/harness
 
 EXTRA_DIST += demos/echo/run.sh demos/echo/plot.gp demos/echo/smoke.test \
-	demos/echo/README.md
+	demos/echo/README.md demos/echo/servers.sh

@@ -66,33 +66,13 @@ lo=${ports%%[[:space:]]*} hi=${ports##*[[:space:]]}
 
 # Run what was built now, even if the tree is rebuilt during the run.
 tmp=$(mktemp -d)
-server=
+. demos/echo/servers.sh
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 cp demos/echo/echo_uv demos/echo/echo_threads demos/echo/echo_loadgen "$tmp/"
 cp -L .libs/libpagedstack.so.0 "$tmp/"
 LD_LIBRARY_PATH="$tmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 build=$(git describe --always --dirty 2>/dev/null || echo 'this tree')
-
-start_server() {
-	rm -f "$tmp/port"
-	"$@" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
-	server=$!
-	i=0
-	while [ ! -s "$tmp/port" ] && [ $i -lt 300 ]; do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$tmp/port" ] || { echo "run.sh: $* did not start:"; cat "$tmp/server.log"; exit 1; }
-}
-
-stop_server() {
-	kill "$server" 2>/dev/null || true
-	status=0
-	wait "$server" || status=$?
-	server=
-}
 
 # cell MODEL N SEED SERVER-COMMAND...
 cell() {

@@ -71,7 +71,6 @@ struct mem_snap {         /* bytes; -1 where it could not be read */
     long long cgroup;     /* the memory cgroup's charge */
     long long rss;        /* /proc/self/status VmRSS */
     long long pte;        /* VmPTE: this process's page tables */
-    long long anon;       /* RssAnon */
 };
 int mem_snap_take(struct mem_snap *s);
 int mem_used_avail(long long *used, long long *avail);
@@ -82,7 +81,6 @@ char *mem_fmt(char *buf, size_t len, double bytes); /* "1.5 KiB" */
 double mem_now(void);                               /* monotonic seconds */
 long mem_read_long(const char *path);
 long mem_count_maps(void); /* kernel mappings: lines of /proc/self/maps */
-double load_average(void);
 void machine_line(char *out, size_t len);
 
 /* ---- timing (timing.c) ---------------------------------------------- */
@@ -110,6 +108,20 @@ typedef void counters_fn(double out[3]);
 int time_runs(int (*run)(void *ctx, uint64_t k), void *ctx, uint64_t warm,
               uint64_t fixed, int wall, counters_fn *counters,
               struct row *r);
+
+/* ---- the commands of demos/bench (main.c) --------------------------- */
+
+extern const char *bench_self; /* this program, run again for every cell */
+int switch_main(int argc, char **argv);   /* switch/switch.c */
+int switch_cell(int argc, char **argv);
+int memory_main(int argc, char **argv);   /* memory/memory.c */
+int memory_cell(int argc, char **argv);
+int report_main(int argc, char **argv);   /* harness/report.c */
+/* n tasks of model m waiting at depth bytes of live stack: the memory
+ * they cost, as the memory comparison's cells measure it. */
+struct model;
+void memory_figures(const struct model *m, long n, size_t depth,
+                    struct row *r);
 
 #ifdef __cplusplus
 }

@@ -18,7 +18,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "bench.h"
+#include "harness.h"
+#include "model.h"
 
 const char *bench_self;
 

@@ -89,7 +89,7 @@ int mem_snap_take(struct mem_snap *s)
 {
     char buf[8192];
     const char *cg = mem_cgroup_file();
-    *s = (struct mem_snap){ -1, -1, -1, -1, -1, -1, -1, -1, -1 };
+    *s = (struct mem_snap){ -1, -1, -1, -1, -1, -1, -1, -1 };
     if (slurp("/proc/meminfo", buf, sizeof buf) <= 0)
         return -1;
     s->avail = field_kb(buf, "MemAvailable");
@@ -100,7 +100,6 @@ int mem_snap_take(struct mem_snap *s)
     if (slurp("/proc/self/status", buf, sizeof buf) > 0) {
         s->rss = field_kb(buf, "VmRSS");
         s->pte = field_kb(buf, "VmPTE");
-        s->anon = field_kb(buf, "RssAnon");
     }
     if (cg && slurp(cg, buf, 64) > 0)
         s->cgroup = strtoll(buf, NULL, 10);
@@ -147,12 +146,6 @@ long mem_read_long(const char *path)
 {
     char buf[64];
     return slurp(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : -1;
-}
-
-double load_average(void)
-{
-    char buf[128];
-    return slurp("/proc/loadavg", buf, sizeof buf) > 0 ? atof(buf) : -1;
 }
 
 void machine_line(char *out, size_t len)

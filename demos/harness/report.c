@@ -18,7 +18,8 @@
 #include <math.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bench.h"
+#include "harness.h"
+#include "model.h"
 
 static struct row *R;
 static long NR;
@@ -143,93 +144,90 @@ static void table(const char *title, const char *globs,
 struct goal {
     const char *what, *target;
     double limit;
-    const char *scen, *model, *field, *over_scen, *over_model;
+    const char *scen;
+    struct col c;
 };
 
+#define VS(model, field, over, ref) { NULL, model, field, SAME, over, ref }
 static const struct goal goals[] = {
     { "100 tasks x 128 B, pgs/copy", "<= 1.0", 1.0, "rr-100-128-top",
-      "pagedstack", "ns", NULL, "copy-stack" },
+      VS("pagedstack", "ns", "copy-stack", SAME) },
     { "100 tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-1k-top",
-      "pagedstack", "ns", NULL, "copy-stack" },
+      VS("pagedstack", "ns", "copy-stack", SAME) },
     { "100 tasks x 4 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-4k-top",
-      "pagedstack", "ns", NULL, "copy-stack" },
+      VS("pagedstack", "ns", "copy-stack", SAME) },
     { "10k tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-10k-1k-top",
-      "pagedstack", "ns", NULL, "copy-stack" },
+      VS("pagedstack", "ns", "copy-stack", SAME) },
     { "create + resume + finish + destroy, pgs/copy", "<= 1.2", 1.2,
-      "create", "pagedstack", "ns", NULL, "copy-stack" },
-    { "hot, pgs/fcontext", "<= 1.1", 1.1, "hot", "pagedstack", "ns", NULL,
-      "fcontext" },
+      "create", VS("pagedstack", "ns", "copy-stack", SAME) },
+    { "hot, pgs/fcontext", "<= 1.1", 1.1, "hot",
+      VS("pagedstack", "ns", "fcontext", SAME) },
     { "100 tasks x 1 MiB, pgs/copy", "<= 0.2", 0.2, "rr-100-1m-top",
-      "pagedstack", "ns", NULL, "copy-stack" },
-    { "  system calls per switch", "<= 2", 2, "rr-100-1m-top", "pagedstack",
-      "syscalls", NULL, NULL },
+      VS("pagedstack", "ns", "copy-stack", SAME) },
+    { "  system calls per switch", "<= 2", 2, "rr-100-1m-top",
+      VS("pagedstack", "syscalls", NULL, SAME) },
     { "2 threads x 100 x 1 MiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1m-top", "pagedstack", "ns", "threads-1-100-1m-top",
-      "pagedstack" },
+      "threads-2-100-1m-top", VS("pagedstack", "ns", "pagedstack", ONE) },
     { "2 threads x 100 x 1 KiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1k-top", "pagedstack", "ns", "threads-1-100-1k-top",
-      "pagedstack" },
+      "threads-2-100-1k-top", VS("pagedstack", "ns", "pagedstack", ONE) },
     { "no cliff (one task 64 KiB deep once)", "<= 1.1", 1.1,
-      "cliff-64k-100-1k-top", "pagedstack", "ns", "cliff-0-100-1k-top",
-      "pagedstack" },
+      "cliff-64k-100-1k-top", VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
     { "  the same with regions = 1", "<= 1.1", 1.1, "cliff-r1-64k-100-1k-top",
-      "pagedstack", "ns", "cliff-r1-0-100-1k-top", "pagedstack" },
+      VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
     { "grow one task to 7 MiB, pgs/fcontext", "<= 1.5", 1.5, "growth-7m",
-      "pagedstack", "ns", NULL, "fcontext" },
-    { "  stack faults in the growth", "-", INFINITY, "growth-7m",
-      "pagedstack", "faults", NULL, NULL },
-    { "  system calls in the growth", "-", INFINITY, "growth-7m",
-      "pagedstack", "syscalls", NULL, NULL },
-    { "  kernel page faults, pgs/fcontext", "-", INFINITY, "growth-7m",
-      "pagedstack", "minflt", NULL, "fcontext" },
+      VS("pagedstack", "ns", "fcontext", SAME) },
+    { "  stack faults in the growth", "", INFINITY, "growth-7m",
+      VS("pagedstack", "faults", NULL, SAME) },
+    { "  system calls in the growth", "", INFINITY, "growth-7m",
+      VS("pagedstack", "syscalls", NULL, SAME) },
+    { "  kernel page faults, pgs/fcontext", "", INFINITY, "growth-7m",
+      VS("pagedstack", "minflt", "fcontext", SAME) },
     { "memory per waiting task, 100k x 1 KiB (B)", "<= 1536", 1536,
-      "memory-100k-1k", "pagedstack", "bytes", NULL, NULL },
+      "memory-100k-1k", VS("pagedstack", "bytes", NULL, SAME) },
     { "kernel mappings for 100k waiting tasks", "<= 2000", 2000,
-      "memory-100k-1k", "pagedstack", "maps", NULL, NULL },
-    { "system calls in pgs_create", "0", 0, "create", "pagedstack",
-      "create_sys", NULL, NULL },
+      "memory-100k-1k", VS("pagedstack", "maps", NULL, SAME) },
+    { "system calls in pgs_create", "0", 0, "create",
+      VS("pagedstack", "create_sys", NULL, SAME) },
 };
-#define NGOALS (sizeof goals / sizeof *goals)
 
-static double goal_value(const struct goal *g, const struct row *rows, long n)
+/* A goal's figure in R (older files name the mappings live and
+ * pgs_create's system calls bytes). */
+static double goal_value(const struct goal *g)
 {
-    const struct row *r = find(rows, n, g->scen, g->model);
-    double v = fig(r, g->field);
-    /* Older files: the mappings in live, pgs_create's calls in bytes. */
-    if (isnan(v) && r && !strcmp(g->field, "maps"))
-        v = fig(r, "live");
-    if (isnan(v) && r && !strcmp(g->field, "create_sys"))
-        v = fig(r, "bytes");
-    if (!g->over_model)
-        return v;
-    return v / fig(find(rows, n, g->over_scen ? g->over_scen : g->scen,
-                        g->over_model), g->field);
+    struct col old = g->c;
+    int noisy;
+    double v = col_value(&g->c, g->scen, &noisy);
+    old.field = !strcmp(old.field, "maps") ? "live"
+                : !strcmp(old.field, "create_sys") ? "bytes" : old.field;
+    return isnan(v) ? col_value(&old, g->scen, &noisy) : v;
 }
 
+/* The goals of this run and, with before, of an earlier run beside. */
 static void goal_table(const char *before)
 {
-    struct row *b = NULL;
-    long nb = before ? csv_load(before, &b) : -1;
+    struct row *now = R, *b = NULL;
+    long nnow = NR, nb = before ? csv_load(before, &b) : -1;
     char x[32], y[32];
     printf("### Goals (issue 12)\n\nRatios of medians measured in the same "
-           "rounds of this run (pagedstack's time over the other model's; "
-           "vs 1 thread and no cliff: pagedstack over itself)%s.\n\n"
-           "| goal | target | %smeasured | status |\n|---|---:|%s---:|---:|\n",
-           nb > 0 ? "; before: the same goals on an earlier run" : "",
+           "rounds of one run (pagedstack's time over the other model's; vs "
+           "1 thread and no cliff: pagedstack over itself)%s%s.\n\n| goal | "
+           "target | %snow | status |\n|---|---:|%s---:|---:|\n",
+           nb > 0 ? "; before: " : "", nb > 0 ? before : "",
            nb > 0 ? "before | " : "", nb > 0 ? "---:|" : "");
-    for (size_t i = 0; i < NGOALS; i++) {
+    for (size_t i = 0; i < sizeof goals / sizeof *goals; i++) {
         const struct goal *g = &goals[i];
-        double v = goal_value(g, R, NR);
-        printf("| %s | %s |", g->what, g->target);
-        if (nb > 0)
-            printf(" %s |", num(x, goal_value(g, b, nb), 0));
-        printf(" %s | %s |\n", num(y, v, 0),
+        double v = goal_value(g), w = NAN;
+        if (nb > 0) {
+            R = b, NR = nb;
+            w = goal_value(g);
+            R = now, NR = nnow;
+        }
+        printf("| %s | %s |%s%s%s %s | %s |\n", g->what, g->target,
+               nb > 0 ? " " : "", nb > 0 ? num(x, w, 0) : "",
+               nb > 0 ? " |" : "", num(y, v, 0),
                isinf(g->limit) ? "" : isnan(v) ? "not measured"
                : v <= g->limit ? "met" : "NOT met");
     }
-    if (nb > 0)
-        printf("\nbefore: %s (another run, on another day's load: compare "
-               "the ratios, each measured within one run).\n", before);
     printf("\n");
     free(b);
 }
@@ -290,7 +288,9 @@ static void switch_report(void)
     table("1 vs 2 threads (ns per round trip, per thread, wall clock)",
           "threads-*", threads);
     table("No cliff (ns per round trip)", "cliff-*", cliff);
-    table("Memory (pagedstack, bytes)", "memory-* million shallow-*", memory);
+    table("Memory (pagedstack): bytes per waiting task, all included "
+          "(shallow-after-deep: what the task holds)",
+          "memory-* million shallow-*", memory);
     table("System calls per round trip: strace -f -c against the library's "
           "count", "*", sys);
 }
@@ -355,34 +355,18 @@ static void pivot(const char *title, const char *n, const char *field,
 
 static void memory_report(void)
 {
-    static const char *const fields[] = { "per_task_bytes", "d_cg", "d_used",
-        "d_shmem", "d_rss", "d_pte", "pgs_pool", NULL };
-    char buf[48];
     pivot("Memory per waiting task (cgroup charge / N)", "10000",
           "per_task_bytes", 0);
     pivot("One round (resume every task once), per task", "10000", "round_s",
           1);
     pivot("Memory per waiting task (cgroup charge / N)", "1000000",
           "per_task_bytes", 0);
-    printf("### Every cell\n\nMemory figures are growths from before the "
-           "tasks were created to after one round (see "
-           "demos/memory/README.md).\n\n| model | workload | N | status | "
-           "per task | cgroup | system used | Shmem | VmRSS | VmPTE | "
-           "pgs pool | mappings | create | round/task | note |\n"
-           "|---|---|---:|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|"
-           "---:|---|\n");
-    for (long i = 0; i < NR; i++) {
-        const struct row *r = &R[i];
-        printf("| %s | %s | %s | %s |", row_str(r, "model"),
-               row_str(r, "workload"), row_str(r, "n"), row_str(r, "status"));
-        for (int f = 0; fields[f]; f++)
-            printf(" %s |", isnan(row_get(r, fields[f])) ? "-"
-                   : mem_fmt(buf, sizeof buf, row_get(r, fields[f])));
-        printf(" %s | %.2f s |", row_str(r, "d_maps"), row_get(r, "create_s"));
-        mem_cell_text(r, "round_s", row_get(r, "n"), 1, buf);
-        printf(" %s | %s |\n", buf, r->note);
-    }
-    printf("\n");
+    printf("Every cell's figures are in memory.csv; the cells that did not "
+           "run, or stopped early:\n\n");
+    for (long i = 0; i < NR; i++)
+        if (strcmp(row_str(&R[i], "status"), "ok"))
+            printf("- %s, %s, N = %s: %s\n", row_str(&R[i], "model"),
+                   row_str(&R[i], "workload"), row_str(&R[i], "n"), R[i].note);
 }
 
 /* ---- echo --------------------------------------------------------------- */

@@ -12,60 +12,56 @@ void row_clear(struct row *r)
     memset(r, 0, sizeof *r);
 }
 
-static char *slot(struct row *r, const char *key)
+/* Set key to the formatted value: the note is free text on one line;
+ * any other value is one word of a ROW line and one CSV field. */
+static void vset(struct row *r, const char *key, const char *fmt, va_list ap)
 {
-    for (int i = 0; i < r->n; i++)
-        if (!strcmp(r->key[i], key))
-            return r->val[i];
-    if (r->n == ROW_FIELDS)
-        return NULL;
-    snprintf(r->key[r->n], sizeof r->key[0], "%s", key);
-    return r->val[r->n++];
+    char *v = r->note;
+    size_t len = sizeof r->note;
+    if (strcmp(key, "note")) {
+        int i = 0;
+        while (i < r->n && strcmp(r->key[i], key))
+            i++;
+        if (i == ROW_FIELDS)
+            return;
+        r->n += i == r->n;
+        snprintf(r->key[i], sizeof r->key[i], "%s", key);
+        v = r->val[i];
+        len = sizeof r->val[i];
+    }
+    vsnprintf(v, len, fmt, ap);
+    for (char *p = v; *p; p++)
+        if (*p == '\n' || *p == '"' || (v != r->note && strchr(" ,", *p)))
+            *p = v == r->note ? '\'' : '_';
 }
 
 void row_set(struct row *r, const char *key, const char *fmt, ...)
 {
-    char *v = !strcmp(key, "note") ? r->note : slot(r, key);
-    size_t len = v == r->note ? sizeof r->note : sizeof r->val[0];
     va_list ap;
-    if (!v)
-        return;
     va_start(ap, fmt);
-    vsnprintf(v, len, fmt, ap);
+    vset(r, key, fmt, ap);
     va_end(ap);
-    /* A value is one word of the ROW line and one CSV field. */
-    for (char *p = v; v != r->note && *p; p++)
-        if (*p == ' ' || *p == ',')
-            *p = '_';
-}
-
-void row_num(struct row *r, const char *key, double v)
-{
-    if (isnan(v))
-        row_set(r, key, "%s", "");
-    else
-        row_set(r, key, "%.6g", v);
 }
 
 void row_note(struct row *r, const char *fmt, ...)
 {
     va_list ap;
     va_start(ap, fmt);
-    vsnprintf(r->note, sizeof r->note, fmt, ap);
+    vset(r, "note", fmt, ap);
     va_end(ap);
-    for (char *p = r->note; *p; p++)
-        if (*p == '\n' || *p == '"')
-            *p = '\'';
+}
+
+void row_num(struct row *r, const char *key, double v)
+{
+    row_set(r, key, isnan(v) ? "" : "%.6g", v);
 }
 
 const char *row_str(const struct row *r, const char *key)
 {
-    if (!strcmp(key, "note"))
-        return r->note;
     for (int i = 0; i < r->n; i++)
         if (!strcmp(r->key[i], key))
             return r->val[i];
-    return "";
+    return strcmp(key, "note") ? "" : r->note;
 }
 
 double row_get(const struct row *r, const char *key)
@@ -87,23 +83,18 @@ void row_print(FILE *f, const struct row *r)
 
 int row_parse(const char *line, struct row *r)
 {
-    char buf[4096];
+    char buf[4096], *w = buf, *eq;
     const char *p = strstr(line, "ROW ");
     if (!p)
         return -1;
     snprintf(buf, sizeof buf, "%s", p + 4);
-    for (char *w = buf; w && *w;) {
-        char *eq = strchr(w, '=');
-        if (!eq)
-            break;
+    buf[strcspn(buf, "\n")] = '\0';
+    while (w && (eq = strchr(w, '='))) {
+        char *next = strchr(eq, ' ');
         *eq = '\0';
-        if (!strcmp(w, "note")) { /* the rest of the line */
-            eq[1 + strcspn(eq + 1, "\n")] = '\0';
-            row_note(r, "%s", eq + 1);
-            break;
-        }
-        char *next = strchr(eq + 1, ' ');
-        if (next)
+        if (!strcmp(w, "note")) /* the rest of the line */
+            next = NULL;
+        else if (next)
             *next++ = '\0';
         row_set(r, w, "%s", eq + 1);
         w = next;
@@ -114,74 +105,57 @@ int row_parse(const char *line, struct row *r)
 void csv_header(FILE *f, const char *const *cols)
 {
     for (int i = 0; cols[i]; i++)
-        fprintf(f, "%s%s", i ? "," : "", cols[i]);
-    fprintf(f, ",note\n");
+        fprintf(f, "%s,", cols[i]);
+    fprintf(f, "note\n");
 }
 
 void csv_row(FILE *f, const char *const *cols, const struct row *r)
 {
     for (int i = 0; cols[i]; i++)
-        fprintf(f, "%s%s", i ? "," : "", row_str(r, cols[i]));
-    fprintf(f, ",\"%s\"\n", r->note);
+        fprintf(f, "%s,", row_str(r, cols[i]));
+    fprintf(f, "\"%s\"\n", r->note);
     fflush(f);
 }
 
-/* Split a CSV line into fields in place (quotes as csv_row writes them,
- * and doubled quotes inside them as older files have). */
+/* Split a CSV line in place into at most max fields: plain ones, and
+ * quoted ones in which a doubled quote stands for one. */
 static int split(char *p, char **field, int max)
 {
     int n = 0;
-    while (n < max) {
-        if (*p == '"') {
-            char *w = ++p;
-            field[n++] = w;
-            while (*p && *p != '\n') {
-                if (*p == '"' && p[1] != '"')
-                    break;
-                p += *p == '"'; /* a doubled quote stands for one */
-                *w++ = *p++;
-            }
-            p += *p == '"';
-            *w = '\0';
-        } else {
-            field[n++] = p;
-            p += strcspn(p, ",\n");
-        }
-        if (*p != ',') {
-            *p = '\0';
+    for (char *w = p; n < max; p++) {
+        int quoted = *p == '"';
+        field[n++] = w = p += quoted;
+        for (; *p && *p != '\n' && (quoted ? *p != '"' || p[1] == '"'
+                                           : *p != ','); p++)
+            *w++ = *p == '"' ? *++p : *p;
+        p += quoted && *p == '"';
+        int more = *p == ',';
+        *w = '\0';
+        if (!more)
             break;
-        }
-        *p++ = '\0';
     }
     return n;
 }
 
 long csv_load(const char *path, struct row **rows)
 {
-    char line[4096], head[4096];
-    char *key[ROW_FIELDS + 1], *val[ROW_FIELDS + 1];
-    long n = 0, cap = 0;
+    char line[4096], head[4096], *key[ROW_FIELDS + 1], *val[ROW_FIELDS + 1];
+    long n = 0;
     FILE *f = fopen(path, "r");
+    int nk = f && fgets(head, sizeof head, f) ? split(head, key, ROW_FIELDS + 1)
+                                              : 0;
     *rows = NULL;
-    if (!f || !fgets(head, sizeof head, f)) {
-        if (f)
-            fclose(f);
-        return -1;
-    }
-    int nk = split(head, key, ROW_FIELDS + 1);
-    while (fgets(line, sizeof line, f)) {
+    while (nk && fgets(line, sizeof line, f)) {
         int nv = split(line, val, ROW_FIELDS + 1);
-        if (n == cap) {
-            cap = cap ? 2 * cap : 256;
-            *rows = realloc(*rows, (size_t)cap * sizeof **rows);
-            if (!*rows)
-                break;
-        }
-        struct row *r = &(*rows)[n++];
-        row_clear(r);
+        if (!(n & (n - 1)) && !(*rows = realloc(*rows, (size_t)(n ? 2 * n : 1) *
+                                                           sizeof **rows)))
+            break;
+        row_clear(&(*rows)[n]);
         for (int i = 0; i < nk && i < nv; i++)
-            row_set(r, key[i], "%s", val[i]);
+            row_set(&(*rows)[n], key[i], "%s", val[i]);
+        n++;
     }
-    fclose(f);
-    return *rows ? n : -1;
+    if (f)
+        fclose(f);
+    return nk ? n : -1;
 }

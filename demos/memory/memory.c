@@ -22,7 +22,8 @@
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
-#include "bench.h"
+#include "harness.h"
+#include "model.h"
 
 struct work {
     const char *name;
@@ -106,7 +107,8 @@ static void cell(const struct model *m, struct job *j, long n,
     if (m->stats)
         m->stats(r);
     for (long i = 0; round == n && i < n; i++)
-        if (m->resume(t[i]) != 0 || !m->done(t[i]) || m->destroy(t[i]) != 0) {
+        if (m->resume(t[i]) != 0 || j->finished != i + 1 ||
+            m->destroy(t[i]) != 0) {
             row_set(r, "status", "error");
             row_note(r, "task %ld did not finish", i);
             break;
@@ -180,49 +182,36 @@ int memory_cell(int argc, char **argv)
 
 /* ---- the parent: which cells to run ------------------------------------ */
 
-struct opts {
+static struct {
     double budget, reserve, cell_timeout, skip_seconds, max_seconds;
     const char *fcontext;
-};
+} o = { 16 * GiB, 2 * GiB, 60, 50, 0, NULL };
 
 static int is(const struct row *r, const char *key, const char *v)
 {
     return !strcmp(row_str(r, key), v);
 }
 
-/* The most tasks a model can have here, as far as is known in advance:
- * two kernel mappings per guarded stack (vm.max_map_count), and one
- * kernel thread per thread (kernel.pid_max). */
-static double reachable(const char *model, double n)
-{
-    double maps = (double)mem_read_long("/proc/sys/vm/max_map_count") / 2;
-    double pids = (double)mem_read_long("/proc/sys/kernel/pid_max");
-    if (!strcmp(model, "pagedstack") || !strcmp(model, "copy-stack") ||
-        !strcmp(model, "malloc-128K"))
-        return n;
-    n = maps > 0 && maps < n ? maps : n;
-    return !strcmp(model, "threads") && pids > 0 && pids < n ? pids : n;
-}
-
 /*
- * Whether cell c (status "pending") can run now: 0 run it, 1 put it off
- * to the second pass, -1 not run (c says why).  Skipped: the model hit a
- * hard limit at this N or below; the same cell failed at a smaller N; or
- * its memory or time, extrapolated from the N before (time with 30% to
- * spare), would pass the budget or what is left of the run's time.
+ * Whether cell c can run now: 0 run it, 1 put it off to the second pass,
+ * -1 not run (c says why).  Not run: its model hit a hard limit (map
+ * count, threads) at this N or below; the same cell failed at a smaller
+ * N; or its memory or time, extrapolated from the N before (time with 30%
+ * to spare, N capped at the tasks the model can have: two kernel mappings
+ * per guarded stack, a pid per thread), would pass the budget, 50 s, or
+ * what is left of the run's time.
  */
-static int plan(struct row *c, const struct row *all, int nr,
-                const struct opts *o, double elapsed, double defer_over)
+static int plan(struct row *c, const struct row *all, int nr, double elapsed,
+                double defer_over)
 {
     const struct row *prev = NULL;
-    double n = row_get(c, "n");
+    const char *model = row_str(c, "model");
+    double n = row_get(c, "n"), reach = n;
     for (int i = 0; i < nr; i++) {
         const struct row *r = &all[i];
-        if (!is(r, "model", row_str(c, "model")) || row_get(r, "n") > n ||
-            r == c)
+        if (r == c || !is(r, "model", model) || row_get(r, "n") > n)
             continue;
-        if (is(r, "status", "mapcount") || is(r, "status", "eagain") ||
-            is(r, "status", "enomem")) {
+        if (is(r, "status", "mapcount") || is(r, "status", "eagain")) {
             row_set(c, "status", "skipped");
             row_note(c, "skipped: %s at %s tasks already", row_str(r, "status"),
                      row_str(r, "made"));
@@ -232,48 +221,45 @@ static int plan(struct row *c, const struct row *all, int nr,
             (!prev || row_get(r, "n") > row_get(prev, "n")))
             prev = r;
     }
-    if (!prev)
-        return 0;
-    if (is(prev, "status", "pending"))
-        return 1;
+    if (!prev || is(prev, "status", "pending"))
+        return prev != NULL;
     if (!is(prev, "status", "ok")) {
-        row_set(c, "status", "%s", is(prev, "status", "overflow") ? "overflow"
-                                                                : "skipped");
-        row_note(c, "%s", is(prev, "status", "overflow") || is(prev, "status",
-                 "skipped") ? prev->note : "skipped: failed at a smaller N");
+        row_set(c, "status", is(prev, "status", "overflow") ? "overflow"
+                                                            : "skipped");
+        row_note(c, "%s at N = %s", row_str(prev, "status"), row_str(prev, "n"));
         return -1;
     }
-    double pn = row_get(prev, "n"), most = row_get(prev, "d_used");
-    double reach = reachable(row_str(c, "model"), n);
-    most = fmax(most, fmax(row_get(prev, "d_used_create"), row_get(prev, "d_cg")));
-    double need = most / pn * reach, t = 1.3 * row_get(prev, "wall_s") * reach / pn;
-    if (need > o->budget)
+    if (strstr("mmap-8M threads fcontext", model))
+        reach = fmin(n, (double)mem_read_long("/proc/sys/vm/max_map_count") / 2);
+    if (!strcmp(model, "threads"))
+        reach = fmin(reach, (double)mem_read_long("/proc/sys/kernel/pid_max"));
+    double pn = row_get(prev, "n"), t = 1.3 * row_get(prev, "wall_s") * reach / pn;
+    double need = fmax(row_get(prev, "d_used"), fmax(row_get(prev, "d_cg"),
+                       row_get(prev, "d_used_create"))) / pn * reach;
+    if (need > o.budget)
         row_note(c, "skipped: would need ~%.1f GiB", need / GiB);
-    else if (t > o->skip_seconds)
-        row_note(c, "skipped: would take ~%.0f s, over %.0f s per cell", t,
-                 o->skip_seconds);
-    else if (o->max_seconds > 0 && elapsed + t > o->max_seconds)
-        row_note(c, "skipped: would take ~%.0f s, past the run's %.0f s",
-                 t, o->max_seconds);
+    else if (t > o.skip_seconds ||
+             (o.max_seconds > 0 && elapsed + t > o.max_seconds))
+        row_note(c, "skipped: would take ~%.0f s (%.0f s a cell, %.0f s in "
+                 "all)", t, o.skip_seconds, o.max_seconds);
     else
         return t > defer_over;
     row_set(c, "status", "skipped");
     return -1;
 }
 
-static void run(struct row *c, const struct opts *o)
+static void run(struct row *c)
 {
     char budget[32], reserve[32], model[20], work[20], n[20];
-    const char *prog = strcmp(row_str(c, "model"), "fcontext") ? bench_self
-                                                               : o->fcontext;
-    snprintf(budget, sizeof budget, "%.0f", o->budget);
-    snprintf(reserve, sizeof reserve, "%.0f", o->reserve);
+    const char *prog = is(c, "model", "fcontext") ? o.fcontext : bench_self;
+    snprintf(budget, sizeof budget, "%.0f", o.budget);
+    snprintf(reserve, sizeof reserve, "%.0f", o.reserve);
     snprintf(model, sizeof model, "%s", row_str(c, "model"));
     snprintf(work, sizeof work, "%s", row_str(c, "workload"));
     snprintf(n, sizeof n, "%s", row_str(c, "n"));
     char *argv[] = { (char *)prog, "cell", "memory", model, work, n, budget,
                      reserve, NULL };
-    cell_spawn(argv, o->cell_timeout, 1, c);
+    cell_spawn(argv, o.cell_timeout, 1, c);
     row_set(c, "model", "%s", model); /* the child's row has the figures */
     row_set(c, "workload", "%s", work);
     row_set(c, "n", "%s", n);
@@ -282,7 +268,6 @@ static void run(struct row *c, const struct opts *o)
 int memory_main(int argc, char **argv)
 {
     static struct row res[8 * 8 * NWORKS];
-    struct opts o = { 16 * GiB, 2 * GiB, 60, 50, 0, NULL };
     char list[128] = "pagedstack threads mmap-8M malloc-128K copy-stack",
          wl[128] = "shallow-1K live-64K call-512K deep-1pct-4M",
          ns[128] = "1000 10000 100000 1000000", *save;
@@ -295,7 +280,7 @@ int memory_main(int argc, char **argv)
         else if (!strcmp(a, "--csv") && ++i && !(csv = fopen(v, "w")))
             return perror(v), 1;
         else if (!strcmp(a, "--fcontext") && ++i)
-            o.fcontext = v;
+            strcat(list, " fcontext"), o.fcontext = v;
         else if ((!strcmp(a, "--ns") || !strcmp(a, "--models") ||
                   !strcmp(a, "--works")) && ++i)
             snprintf(a[2] == 'n' ? ns : a[2] == 'm' ? list : wl, 128, "%s", v);
@@ -308,38 +293,33 @@ int memory_main(int argc, char **argv)
             return 2;
         }
     }
-    if (o.fcontext && strlen(list) < 100)
-        strcat(list, " fcontext");
     for (char *n = strtok_r(ns, " ,", &save); n; n = strtok_r(NULL, " ,", &save))
         for (char *m = list; *m; m += strcspn(m, " ,"), m += strspn(m, " ,"))
             for (char *w = wl; *w; w += strcspn(w, " ,"), w += strspn(w, " ,")) {
-                struct row *c = &res[nr++];
-                row_clear(c);
-                row_set(c, "model", "%.*s", (int)strcspn(m, " ,"), m);
-                row_set(c, "workload", "%.*s", (int)strcspn(w, " ,"), w);
-                row_set(c, "n", "%s", n);
-                row_set(c, "status", "pending");
+                row_clear(&res[nr]);
+                row_set(&res[nr], "model", "%.*s", (int)strcspn(m, " ,"), m);
+                row_set(&res[nr], "workload", "%.*s", (int)strcspn(w, " ,"), w);
+                row_set(&res[nr], "n", "%s", n);
+                row_set(&res[nr++], "status", "pending");
             }
     double start = mem_now();
-    /* In order of N, so that each cell is planned from the N before it.
-     * The first pass puts off the cells expected to take over 15 s, the
-     * second runs them with what is left: so a slow cell at 100k cannot
-     * crowd out a cheap one at 1M. */
+    /* In order of N, so that each cell is planned from the N before it;
+     * the first pass puts off the cells expected to take over 15 s, so
+     * that a slow cell at 100k cannot crowd out a cheap one at 1M. */
     for (int pass = 0; pass < 2; pass++)
         for (int i = 0; i < nr; i++) {
             struct row *c = &res[i];
-            if (!is(c, "status", "pending"))
-                continue;
-            int p = plan(c, res, nr, &o, mem_now() - start,
-                         pass ? o.skip_seconds : 15);
-            if (p > 0 && !pass)
-                continue;
+            int p = is(c, "status", "pending")
+                        ? plan(c, res, nr, mem_now() - start, pass ? 1e9 : 15)
+                        : 2;
             if (p == 0)
-                run(c, &o);
-            fprintf(stderr, "[%5.0fs] N=%-8s %-11s %-13s %-9s %s B/task %s\n",
-                    mem_now() - start, row_str(c, "n"), row_str(c, "model"),
-                    row_str(c, "workload"), row_str(c, "status"),
-                    row_str(c, "per_task_bytes"), c->note);
+                run(c);
+            if (p <= 0)
+                fprintf(stderr, "[%5.0fs] N=%-8s %-11s %-13s %-9s %s B/task "
+                        "%s\n", mem_now() - start, row_str(c, "n"),
+                        row_str(c, "model"), row_str(c, "workload"),
+                        row_str(c, "status"), row_str(c, "per_task_bytes"),
+                        c->note);
         }
     if (csv) {
         csv_header(csv, cols);

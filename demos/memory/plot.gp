@@ -1,13 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Chart of demos/results/memory.csv (written by demos/bench memory):
-# memory per waiting task against the number of tasks, one panel per
-# workload, one line per model.  Run by demos/run_memory.sh:
+# Chart of demos/results/memory.csv (demos/bench memory): memory per
+# waiting task against the number of tasks, a panel a workload, a line a
+# model.  Run by demos/run_memory.sh:
 #   gnuplot -e "dir='demos/results'" demos/memory/plot.gp
 # A line ends where its model could not go further (see memory.md).
-
 if (!exists("dir")) dir = 'demos/results'
 csv = dir.'/memory.csv'
-
 set datafile separator ','
 models = "pagedstack threads mmap-8M malloc-128K copy-stack fcontext"
 works = "shallow-1K live-64K call-512K deep-1pct-4M"
@@ -15,11 +13,10 @@ titles = "'(a) every task waits with 1 KiB live' \
 '(b) every task waits with 64 KiB live' \
 '(c) each once calls a 512 KiB function, waits with 1 KiB' \
 '(d) 1% wait 4 MiB deep, the rest with 1 KiB'"
-
 # CSV columns: 1 model, 2 workload, 3 n, 4 made, 5 status, 6 per_task_bytes.
 pick(m, w) = (strcol(1) eq m && strcol(2) eq w && strcol(5) eq "ok") ? column(6) : NaN
 # Cells stopped by a hard limit: marked at the number of tasks they reached.
-wall(m, w) = (strcol(1) eq m && strcol(2) eq w && (strcol(5) eq "mapcount" || strcol(5) eq "eagain" || strcol(5) eq "enomem")) ? column(6) : NaN
+wall(m, w) = (strcol(1) eq m && strcol(2) eq w && (strcol(5) eq "mapcount" || strcol(5) eq "eagain")) ? column(6) : NaN
 
 set logscale xy
 set xrange [700:1.4e6]
@@ -31,14 +28,8 @@ set grid xtics ytics lc rgb '#dddddd'
 set xlabel 'tasks waiting (N)'
 set ylabel 'memory per task'
 set key top right font ',9' spacing 0.9
-
-set style line 1 lc rgb '#d62728' lw 3 pt 7 ps 1.0
-set style line 2 lc rgb '#1f77b4' lw 2 pt 5 ps 0.9
-set style line 3 lc rgb '#2ca02c' lw 2 pt 9 ps 1.1
-set style line 4 lc rgb '#9467bd' lw 2 pt 11 ps 1.1
-set style line 5 lc rgb '#ff7f0e' lw 2 pt 13 ps 1.0
-set style line 6 lc rgb '#8c564b' lw 2 pt 3 ps 1.0 dt 2
-
+colors = "#d62728 #1f77b4 #2ca02c #9467bd #ff7f0e #8c564b"
+do for [i=1:6] { set style line i lc rgb word(colors, i) lw 2 pt 4 + 2 * i ps 1.0 }
 set terminal pngcairo size 1400,1050 font 'Sans,10'
 set output dir.'/memory.png'
 set multiplot layout 2,2 title "Memory per waiting task: cgroup charge / N (lower is better).  Every model lets a task use 8 MiB, except malloc-128K (128 KiB).\nA line ends where the model could not go further (x: stopped by vm.max_map_count or the thread limit, at the tasks it reached)\nor where the next N would not fit the demo's budget (16 GiB of memory, 50 s per cell).  Details: memory.md" font ',12' noenhanced
@@ -52,4 +43,3 @@ do for [k=1:4] {
          NaN with points pt 2 ps 2 lw 2 lc rgb 'black' title 'stopped by a limit'
 }
 unset multiplot
-unset output

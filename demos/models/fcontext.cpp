@@ -28,7 +28,6 @@ struct fc_task {
     ctx::detail::fcontext_t fc;
     ctx::stack_context sc;
     struct job *j;
-    bool done;
 };
 
 thread_local ctx::detail::fcontext_t back; /* the resumer of the running task */
@@ -45,7 +44,6 @@ void entry(ctx::detail::transfer_t t)
     back = t.fctx;
     fc_task *me = static_cast<fc_task *>(t.data);
     body(me->j);
-    me->done = true;
     jump_fcontext(back, nullptr);
 }
 
@@ -76,11 +74,6 @@ inline int resume(void *p)
 
 MODEL_RING(ring, resume)
 
-int done(void *p)
-{
-    return static_cast<fc_task *>(p)->done;
-}
-
 int destroy(void *p)
 {
     fc_task *t = static_cast<fc_task *>(p);
@@ -94,7 +87,7 @@ int destroy(void *p)
 
 const struct model model_fcontext = {
     "fcontext", "Boost.Context, c++ -O2, Boost's own stack allocators",
-    (size_t)8 << 20, nullptr, nullptr, create, resume, ring, done, destroy,
+    (size_t)8 << 20, nullptr, nullptr, create, resume, ring, destroy,
     nullptr, nullptr, nullptr,
 };
 

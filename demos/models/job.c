@@ -102,7 +102,7 @@ void job_run(struct job *j, job_wait_fn *wait)
     long idx = j->started++;
     unsigned char mark = (unsigned char)(idx * 131 + 1);
     if (j->finish)
-        return;
+        goto out;
     if (j->spike) {
         size_t spike = j->spike;
         j->spike = 0; /* only the first task */
@@ -117,6 +117,8 @@ void job_run(struct job *j, job_wait_fn *wait)
         dig(j, j->deep, mark, wait);
     else
         park(j, mark, wait);
+out:
+    j->finished++;
 }
 
 const struct model *model_find(const char *name)

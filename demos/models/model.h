@@ -37,6 +37,7 @@ struct job {
     unsigned regions; /* pagedstack: pgs_config.regions (0: default) */
     long started;     /* tasks that started it so far: the next one's
                          number (its pattern, and whether it goes deep) */
+    long finished;    /* tasks that returned from it */
 };
 
 /* Tasks that found their stack bytes changed after a wait. */
@@ -99,8 +100,6 @@ struct model {
     /* Run t until it yields or returns: 0, or -1 (errno). */
     int (*resume)(void *t);
     int (*ring)(void **t, size_t n, size_t *pos, uint64_t k);
-    /* Whether t's job returned. */
-    int (*done)(void *t);
     /* Free t, suspended or done: 0 or -1. */
     int (*destroy)(void *t);
     /* Optional: the library's counts (faults, remaps, system calls). */

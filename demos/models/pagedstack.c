@@ -61,11 +61,6 @@ static inline int resume(void *t)
 
 MODEL_RING(ring, resume)
 
-static int done(void *t)
-{
-    return pgs_state(t) == PGS_DONE;
-}
-
 static int destroy(void *t)
 {
     return pgs_destroy(t);
@@ -88,6 +83,6 @@ static void stats(struct row *r)
 
 const struct model model_pagedstack = {
     "pagedstack", "the public API; every task may use 8 MiB",
-    (size_t)8 << 20, init, fini, create, resume, ring, done, destroy,
+    (size_t)8 << 20, init, fini, create, resume, ring, destroy,
     counters, held, stats,
 };

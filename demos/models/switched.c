@@ -34,7 +34,6 @@
 struct sw_task {
     void *sp;    /* saved stack pointer; NULL before the first run */
     struct job *j;
-    int done;
     char *mem;   /* its own stack, or NULL on the shared one */
     size_t size;
     char *buf;   /* copy-stack: its live bytes while switched out */
@@ -71,7 +70,6 @@ static void entry(void *p)
 {
     struct sw_task *t = p;
     body(t->j);
-    t->done = 1;
     if (th.occupant == t) /* the shared stack is free */
         th.occupant = NULL;
     yield();
@@ -176,11 +174,6 @@ static void *fixed_create(struct job *j)
     return own_create(j, (size_t)128 << 10);
 }
 
-static int done(void *p)
-{
-    return ((struct sw_task *)p)->done;
-}
-
 static int destroy(void *p)
 {
     struct sw_task *t = p;
@@ -203,18 +196,18 @@ static double cs_held(void *p)
 
 const struct model model_copystack = {
     "copy-stack", "libaco's way: one shared stack, live bytes copied",
-    BIG, cs_init, cs_fini, cs_create, cs_resume, cs_ring, done, destroy,
+    BIG, cs_init, cs_fini, cs_create, cs_resume, cs_ring, destroy,
     NULL, cs_held, NULL,
 };
 
 const struct model model_guarded = {
     "mmap-8M", "a separate 8 MiB stack per task, mmap + guard page",
-    BIG, NULL, NULL, guarded_create, own_resume, own_ring, done, destroy,
+    BIG, NULL, NULL, guarded_create, own_resume, own_ring, destroy,
     NULL, NULL, NULL,
 };
 
 const struct model model_fixed = {
     "malloc-128K", "a separate 128 KiB stack per task from malloc",
     (size_t)128 << 10, NULL, NULL, fixed_create, own_resume, own_ring,
-    done, destroy, NULL, NULL, NULL,
+    destroy, NULL, NULL, NULL,
 };

@@ -98,11 +98,6 @@ static inline int resume(void *p)
 
 MODEL_RING(ring, resume)
 
-static int done(void *p)
-{
-    return ((struct th_task *)p)->done;
-}
-
 static int destroy(void *p)
 {
     struct th_task *t = p;
@@ -118,6 +113,6 @@ static int destroy(void *p)
 
 const struct model model_threads = {
     "threads", "one POSIX thread per task, futex hand-off",
-    (size_t)8 << 20, NULL, NULL, create, resume, ring, done, destroy,
+    (size_t)8 << 20, NULL, NULL, create, resume, ring, destroy,
     NULL, NULL, NULL,
 };

@@ -22,7 +22,8 @@
 #include <pthread.h>
 #include <stdlib.h>
 #include <string.h>
-#include "bench.h"
+#include "harness.h"
+#include "model.h"
 
 enum { K_RING, K_THREADS, K_GROWTH, K_CREATE, K_MEMORY, K_SHALLOW };
 
