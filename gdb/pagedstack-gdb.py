@@ -14,7 +14,6 @@ every first touch of a stack page is a SIGSEGV that the library handles.
 
 import gdb
 
-PAGE = 4096
 STATES = ("created", "running", "suspended", "done")
 HOMES = ("none", "region", "copy", "extent")
 # Frames pgs bt asks for: the size of the library's pgs__gdb_ips.
@@ -38,8 +37,15 @@ def _tasks(th):
         t = t["next"]
 
 
+def _page():
+    """The page size the library read from the kernel (4 KiB on x86-64;
+    4, 16 or 64 KiB on aarch64)."""
+    return int(gdb.parse_and_eval("pgs__page"))
+
+
 def _held(th, t):
     """Stack memory t holds, as pgs_task_stack_bytes computes it."""
+    PAGE = _page()
     held = int(t["bufcap"])
     home = int(t["home"])
     if home == 1:
@@ -97,7 +103,7 @@ of stack memory held now, deepest mapped use, and name."""
             print("%s %-18s %-9s %-6s %10d %10d  %s"
                   % ("*" if int(t) == cur else " ", "%#x" % int(t),
                      STATES[int(t["state"])], HOMES[int(t["home"])],
-                     _held(th, t), int(t["peak_pages"]) * PAGE,
+                     _held(th, t), int(t["peak_pages"]) * _page(),
                      t["name"].string()))
             n += 1
         print("%d tasks" % n)

@@ -37,15 +37,7 @@ static int unwind_frame(const struct pgs_frame *f, struct walk *w)
     unw_context_t ctx;
     unw_cursor_t c;
     memset(&ctx, 0, sizeof ctx);
-    greg_t *g = ctx.uc_mcontext.gregs;
-    g[REG_RIP] = (greg_t)f->rip;
-    g[REG_RSP] = (greg_t)((const char *)f + sizeof *f);
-    g[REG_RBX] = (greg_t)f->rbx;
-    g[REG_RBP] = (greg_t)f->rbp;
-    g[REG_R12] = (greg_t)f->r12;
-    g[REG_R13] = (greg_t)f->r13;
-    g[REG_R14] = (greg_t)f->r14;
-    g[REG_R15] = (greg_t)f->r15;
+    PGS_MCONTEXT_FROM_FRAME(ctx.uc_mcontext, f);
     if (unw_init_local(&c, &ctx) != 0)
         return 0;
     int n = 0;

@@ -281,7 +281,7 @@ static int serve(struct pgs_thread *th, pgs_task *t, siginfo_t *si,
 {
     struct pgs_region *r = pgs__region_of(th, t);
     uintptr_t base = (uintptr_t)r->base, top = (uintptr_t)r->top;
-    uintptr_t rsp = (uintptr_t)uc->uc_mcontext.gregs[REG_RSP];
+    uintptr_t rsp = pgs__uc_sp(uc);
     uintptr_t addr = (uintptr_t)si->si_addr;
     int rsp_in = rsp >= base && rsp < top;
 
@@ -371,7 +371,7 @@ static void on_segv(int sig, siginfo_t *si, void *ucv)
     ucontext_t *uc = ucv;
     pgs_task *t = NULL;
     if (th && si->si_code > 0)
-        t = on_stack(th, (uintptr_t)uc->uc_mcontext.gregs[REG_RSP]);
+        t = on_stack(th, pgs__uc_sp(uc));
     if (t) {
         th->in_handler = 1;
         int ours = serve(th, t, si, uc);

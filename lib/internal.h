@@ -19,9 +19,15 @@
 #include <stdint.h>
 #include <sys/types.h>
 #include "pagedstack.h"
+#include "arch.h"
 #include "switch.h"
 
-#define PGS_PAGE ((size_t)4096)
+/* The page size, as the kernel says (sysconf): 4 KiB on x86-64; 4, 16 or
+ * 64 KiB on aarch64, chosen when the kernel was built.  Read once before
+ * main (sys.c), never assumed. */
+extern size_t pgs__page;
+#define PGS_PAGE pgs__page
+void pgs__page_init(void);
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
 /*
  * Regions per thread unless configured: a cache of resident tasks (see
@@ -43,9 +49,8 @@
  * overflow.  The guard is as large as the region if that is larger
  * (region.c). */
 #define PGS_GUARD ((size_t)1 << 20)
-/* Bytes below rsp that the ABI lets a function use without moving rsp. */
-#define PGS_REDZONE ((size_t)128)
-/* A fault further than this below the interrupted rsp is not growth. */
+/* A fault further than this below the interrupted stack pointer (less the
+ * red zone, arch.h) is not growth. */
 #define PGS_STRAY_SLACK ((size_t)64 << 10)
 /* Growth doubles the task's pages, but adds at most this much at once. */
 #define PGS_GROW_MAX_PAGES ((size_t)256)
@@ -220,7 +225,8 @@ struct pgs_thread {
                                   frame and the headroom below, in pages */
 
     size_t copy_max;           /* live bytes up to which eviction copies */
-    int avx2;                  /* the CPU has AVX2 (for the scratch clear) */
+    int fast_scan;             /* the scratch clear's vector loop, 0 for
+                                  none (pgs__fast_scan, arch.h) */
 
     /* The alternate signal stack and the switch stack (one mapping). */
     size_t sigstack_size;      /* the smallest alternate stack allowed */
@@ -314,14 +320,14 @@ static inline int pgs__sp_in(const struct pgs_region *r, const void *sp)
 }
 
 /* A task's state is read from any thread (pgs_state): the owner stores it
- * atomically (relaxed: a plain store on x86-64). */
+ * atomically (relaxed: a plain store on x86-64 and aarch64). */
 static inline void pgs__set_state(pgs_task *t, int state)
 {
 #if defined(__SANITIZE_THREAD__)
     /* ThreadSanitizer runs the signal handlers it deferred at its atomic
      * operations, and this one runs mid-switch (on the switch stack): a
-     * plain mov, atomic on x86-64, that it does not see. */
-    __asm__ volatile("movl %1, %0" : "=m"(t->state) : "r"(state));
+     * plain store, atomic on both architectures, that it does not see. */
+    pgs__store_plain(&t->state, state);
 #else
     __atomic_store_n(&t->state, state, __ATOMIC_RELAXED);
 #endif
@@ -392,6 +398,9 @@ void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
+
+/* scan.c: the scratch clear. */
+char *pgs__scratch_clear(struct pgs_thread *th, char *bottom, char *end);
 
 /* fault.c */
 int pgs__handler_install(void);

@@ -113,7 +113,7 @@ void pgs__sig_lock(sigset_t *saved)
     pthread_sigmask(SIG_SETMASK, &all, saved);
     while (__atomic_exchange_n(&sig_lock_word, 1, __ATOMIC_ACQUIRE))
         while (__atomic_load_n(&sig_lock_word, __ATOMIC_RELAXED))
-            __builtin_ia32_pause();
+            pgs__cpu_relax();
 }
 
 void pgs__sig_unlock(const sigset_t *saved)

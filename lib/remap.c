@@ -19,7 +19,6 @@
  * runs.
  */
 #include "config.h"
-#include <immintrin.h>
 #include <string.h>
 #include "internal.h"
 #include "switch.h"
@@ -86,46 +85,6 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
         return;
     }
     pgs__region_lower(r, keep);
-}
-
-/*
- * The scratch clear.  Whoever ran in a region may have written anywhere in
- * its mapped pages, and only the bytes themselves can tell how deep.  But
- * below the lowest line anyone wrote, the pages hold zeros already (pages
- * come zeroed, and every clear leaves zeros): find that line by reading,
- * which is about twice as fast as writing and leaves the zero lines clean
- * in the cache, and clear only from there.  The scan reads every byte it
- * passes, so it is exact whatever happened before.
- */
-__attribute__((target("avx2"))) static char *first_dirty(char *p, char *end)
-{
-    /* p and end 128-byte aligned: the first 128-byte block at or above p
-     * with a non-zero byte, or end. */
-    for (; p < end; p += 128) {
-        const __m256i *v = (const __m256i *)p;
-        __m256i o = _mm256_or_si256(
-            _mm256_or_si256(_mm256_load_si256(v), _mm256_load_si256(v + 1)),
-            _mm256_or_si256(_mm256_load_si256(v + 2),
-                            _mm256_load_si256(v + 3)));
-        if (!_mm256_testz_si256(o, o))
-            break;
-    }
-    return p;
-}
-
-/* Zero [bottom, end) of a region's mapped pages (bottom page-aligned).
- * Returns the lowest line that held anything, or NULL if that is not
- * known: without AVX2 the scan is no faster than the clear, so just
- * clear. */
-static char *scratch_clear(struct pgs_thread *th, char *bottom, char *end)
-{
-    th->scan_bytes += (uint64_t)(end - bottom);
-    char *dirty = NULL;
-    if (th->avx2)
-        bottom = dirty = first_dirty(
-            bottom, (char *)((uintptr_t)end & ~(uintptr_t)127));
-    memset(bottom, 0, (size_t)(end - bottom));
-    return dirty;
 }
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
@@ -290,7 +249,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
-    char *dirty = scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
+    char *dirty = pgs__scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
     if (want > need) {
         if (!dirty || dirty >= r->top - need * PGS_PAGE)
             r->clean_scans++;

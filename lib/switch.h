@@ -1,5 +1,5 @@
 /* SPDX-License-Identifier: MIT */
-/* The C side of the assembly context switch (asm/switch_x86_64.S). */
+/* The C side of the assembly context switch (asm/switch_<arch>.S). */
 #ifndef PGS_SWITCH_H
 #define PGS_SWITCH_H
 
@@ -8,6 +8,7 @@
 #include "../asm/frame.h"
 
 /* The frame the switch saves, as C sees it (layout: asm/frame.h). */
+#if defined(__x86_64__)
 struct pgs_frame {
     uint32_t mxcsr;
     uint16_t fpucw;
@@ -24,10 +25,33 @@ _Static_assert(offsetof(struct pgs_frame, r12) == PGS_FRAME_R12, "frame");
 _Static_assert(offsetof(struct pgs_frame, rbx) == PGS_FRAME_RBX, "frame");
 _Static_assert(offsetof(struct pgs_frame, rbp) == PGS_FRAME_RBP, "frame");
 _Static_assert(offsetof(struct pgs_frame, rip) == PGS_FRAME_RIP, "frame");
+#elif defined(__aarch64__)
+struct pgs_frame {
+    uint64_t x[10];            /* x19 .. x28 */
+    void *fp;                  /* x29 */
+    void *lr;                  /* x30 */
+    uint64_t d[8];             /* d8 .. d15, as bits */
+    uint64_t fpcr;
+    uint64_t pad;
+};
+_Static_assert(offsetof(struct pgs_frame, x[0]) == PGS_FRAME_X19, "frame");
+_Static_assert(offsetof(struct pgs_frame, x[2]) == PGS_FRAME_X21, "frame");
+_Static_assert(offsetof(struct pgs_frame, x[4]) == PGS_FRAME_X23, "frame");
+_Static_assert(offsetof(struct pgs_frame, x[6]) == PGS_FRAME_X25, "frame");
+_Static_assert(offsetof(struct pgs_frame, x[8]) == PGS_FRAME_X27, "frame");
+_Static_assert(offsetof(struct pgs_frame, fp) == PGS_FRAME_FP, "frame");
+_Static_assert(offsetof(struct pgs_frame, lr) == PGS_FRAME_LR, "frame");
+_Static_assert(offsetof(struct pgs_frame, d[0]) == PGS_FRAME_D8, "frame");
+_Static_assert(offsetof(struct pgs_frame, d[2]) == PGS_FRAME_D10, "frame");
+_Static_assert(offsetof(struct pgs_frame, d[4]) == PGS_FRAME_D12, "frame");
+_Static_assert(offsetof(struct pgs_frame, d[6]) == PGS_FRAME_D14, "frame");
+_Static_assert(offsetof(struct pgs_frame, fpcr) == PGS_FRAME_FPCR, "frame");
+#endif
 _Static_assert(sizeof(struct pgs_frame) == PGS_FRAME_SIZE, "frame");
+_Static_assert(PGS_FRAME_SIZE % 16 == 0, "frames keep sp 16-byte aligned");
 
 /* Where to continue, and the value the continued context's pending switch
- * call returns.  Returned in rax:rdx. */
+ * call returns.  Returned in two registers (rax:rdx, x0:x1). */
 struct pgs_jump {
     void *sp;
     void *value;
@@ -51,8 +75,8 @@ int pgs__switch_via_int(void **save_sp, void *arg,
                         struct pgs_jump (*prepare)(void *), void *switch_stack);
 
 /* Bytes between a stack's top and the stack pointer of a first frame built
- * by pgs__frame_init: the frame, and 16 bytes that keep rsp 16-byte
- * aligned once the frame is popped. */
+ * by pgs__frame_init: the frame, and 16 bytes that keep the stack pointer
+ * 16-byte aligned once the frame is popped. */
 #define PGS_FIRST_FRAME_GAP (16 + PGS_FRAME_SIZE)
 
 /* Where a first frame built by pgs__frame_init returns to. */
@@ -61,13 +85,16 @@ void pgs__task_entry(void);
 /*
  * Build a first frame just below stack_top (which must be 16-byte aligned)
  * so that switching to the returned stack pointer calls fn(arg) on that
- * stack.  fn must never return.
+ * stack.  fn must never return.  The floating-point modes are the ones a
+ * program starts with; the frame pointer is zero, so that frame-pointer
+ * walks end at the task's entry.
  */
 static inline void *pgs__frame_init(void *stack_top, void (*fn)(void *),
                                     void *arg)
 {
     struct pgs_frame *f =
         (struct pgs_frame *)((char *)stack_top - PGS_FIRST_FRAME_GAP);
+#if defined(__x86_64__)
     *f = (struct pgs_frame){
         .mxcsr = 0x1f80, /* all exceptions masked, round to nearest */
         .fpucw = 0x037f, /* the same for x87, extended precision */
@@ -75,6 +102,14 @@ static inline void *pgs__frame_init(void *stack_top, void (*fn)(void *),
         .r13 = (uint64_t)(uintptr_t)fn,
         .rip = (void *)pgs__task_entry,
     };
+#elif defined(__aarch64__)
+    *f = (struct pgs_frame){
+        .x = { [0] = (uint64_t)(uintptr_t)arg, /* x19 */
+               [1] = (uint64_t)(uintptr_t)fn }, /* x20 */
+        .lr = (void *)pgs__task_entry,
+        .fpcr = 0, /* round to nearest, no traps, no flush to zero */
+    };
+#endif
     return f;
 }
 

@@ -166,7 +166,8 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
     }
     if (!cfg)
         cfg = &defaults;
-    if (config_check(cfg) != 0 || sysconf(_SC_PAGESIZE) != (long)PGS_PAGE) {
+    pgs__page_init();
+    if (config_check(cfg) != 0) {
         errno = EINVAL;
         return -1;
     }
@@ -198,7 +199,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
                                           ? cfg->signal_stack_size
                                           : PGS_SIGSTACK_DEFAULT, PGS_PAGE);
     th->copy_max = PGS_COPY_MAX;
-    th->avx2 = __builtin_cpu_supports("avx2");
+    th->fast_scan = pgs__fast_scan();
     /* Every signal handler of a thread that runs tasks runs on its
      * alternate signal stack (the library adds SA_ONSTACK to each), so no
      * signal frame is ever written below a task's stack pointer: a task

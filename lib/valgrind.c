@@ -32,7 +32,7 @@
  */
 #include "config.h"
 
-#ifdef HAVE_VALGRIND_VALGRIND_H
+#if defined(HAVE_VALGRIND_VALGRIND_H) && defined(__x86_64__)
 #include <errno.h>
 #include <signal.h>
 #include <stdint.h>
@@ -224,5 +224,28 @@ void pgs__vg_fault_served(ucontext_t *uc, uintptr_t addr)
                                     ((op[1] >> 3) & 7) == 6));
     if ((early & EARLY_PUSH) && pushes && addr == (uintptr_t)g[REG_RSP])
         g[REG_RSP] += 8;
+}
+
+#elif defined(HAVE_VALGRIND_VALGRIND_H)
+/*
+ * On other architectures (aarch64) nothing has looked at what valgrind
+ * reports at a stack fault, and resuming from a context that is not the
+ * hardware's would corrupt a task's stack silently: refuse to start.
+ */
+#include <errno.h>
+#include <valgrind/valgrind.h>
+#include "internal.h"
+#include "valgrind.h"
+
+int pgs__vg_probe(void)
+{
+    if (!RUNNING_ON_VALGRIND)
+        return 0;
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: stack growth under valgrind is supported "
+                     "on x86-64 only (this is " PGS_ARCH_NAME ")\n");
+    pgs__msg_emit(&m);
+    errno = EPERM;
+    return -1;
 }
 #endif

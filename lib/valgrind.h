@@ -3,7 +3,8 @@
  * Running under valgrind: the state a SIGSEGV handler sees is not always
  * the state the hardware would report, and the stack fault handler
  * resumes the faulting instruction, so the difference matters.  See
- * valgrind.c.  Without valgrind's header both calls are empty.
+ * valgrind.c.  Without valgrind's header both calls are empty; the
+ * corrections are x86-64's, and elsewhere the probe refuses valgrind.
  */
 #ifndef PGS_VALGRIND_H
 #define PGS_VALGRIND_H
@@ -16,17 +17,21 @@
  * the known differences this valgrind has.  -1 with errno EPERM, after
  * a message, when stack faults cannot be resumed safely.  Natively 0. */
 int pgs__vg_probe(void);
+#endif
+#if defined(HAVE_VALGRIND_VALGRIND_H) && defined(__x86_64__)
 /* A stack fault at `addr` was served; correct the context before the
  * faulting instruction runs again. */
 void pgs__vg_fault_served(ucontext_t *uc, uintptr_t addr);
 #else
-static inline int pgs__vg_probe(void)
-{
-    return 0;
-}
 static inline void pgs__vg_fault_served(ucontext_t *uc, uintptr_t addr)
 {
     (void)uc, (void)addr;
+}
+#endif
+#ifndef HAVE_VALGRIND_VALGRIND_H
+static inline int pgs__vg_probe(void)
+{
+    return 0;
 }
 #endif
 

@@ -446,6 +446,45 @@ START_TEST(books_balance)
 }
 END_TEST
 
+/*
+ * The scratch clear, with each vector loop the CPU offers (_i: none, and
+ * each pgs__fast_scan value up to this CPU's): one nonzero byte anywhere in two pages below an end on
+ * no particular boundary is found (the clear starts at its 128-byte line,
+ * or at the part line just below the end if it lies there), everything
+ * below the end is zero afterwards, and nothing at or above the end is
+ * touched.
+ */
+START_TEST(scan_finds_every_byte)
+{
+    if (_i > pgs__fast_scan())
+        return; /* this CPU has no such loop */
+    enum { SPAN = 2 * 4096, END = SPAN - 40 };
+    static unsigned char mem[SPAN + 128] __attribute__((aligned(4096)));
+    struct pgs_thread th;
+    memset(&th, 0, sizeof th);
+    th.fast_scan = _i;
+    char *bottom = (char *)mem, *end = bottom + END;
+    char *lines = bottom + (END & ~127);
+    for (size_t at = 0; at < END; at++) {
+        mem[at] = (unsigned char)(at % 255 + 1);
+        memset(mem + END, 0xee, sizeof mem - END);
+        char *dirty = pgs__scratch_clear(&th, bottom, end);
+        if (_i == 0)
+            ck_assert_ptr_null(dirty);
+        else if (at < (size_t)(lines - bottom))
+            ck_assert_ptr_eq(dirty, bottom + (at & ~(size_t)127));
+        else
+            ck_assert_ptr_eq(dirty, lines);
+        ck_assert_msg(mem[at] == 0, "scan %d: byte %zu left", _i, at);
+        for (size_t k = END; k < sizeof mem; k++)
+            ck_assert_uint_eq(mem[k], 0xee);
+    }
+    for (size_t k = 0; k < END; k++)
+        ck_assert_uint_eq(mem[k], 0);
+    ck_assert_uint_eq(th.scan_bytes, (uint64_t)END * END);
+}
+END_TEST
+
 void core_add_internal(Suite *s)
 {
     TCase *tc = core_tcase(s, "internal");
@@ -459,4 +498,5 @@ void core_add_internal(Suite *s)
     tcase_add_test(tc, assert_reports);
     tcase_add_loop_test(tc, assert_region_invariants, 0, 2);
     tcase_add_loop_test(tc, books_balance, 1, 5);
+    tcase_add_loop_test(tc, scan_finds_every_byte, 0, 3);
 }
