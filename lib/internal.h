@@ -111,6 +111,23 @@ void pgs__page_init(void);
 #define pgs_fast(x) __builtin_expect(!!(x), 1)
 #define pgs_slow(x) __builtin_expect(!!(x), 0)
 
+/*
+ * An invariant that guards memory (which task's bytes a region shows),
+ * checked in every build: NDEBUG does not remove it.  A broken one prints
+ * one line (file, line, the invariant in words) and the process dies by
+ * SIGSEGV, as the library's other fatal reports do.  Async-signal-safe,
+ * so the fault handler may use it; on a hot path it costs a compare and a
+ * branch predicted not taken.
+ */
+#define pgs_assert(cond, what)                                               \
+    do {                                                                     \
+        if (pgs_slow(!(cond)))                                               \
+            pgs__assert_fail(__FILE__, __LINE__, what);                      \
+    } while (0)
+__attribute__((noreturn, cold)) void pgs__assert_fail(const char *file,
+                                                      int line,
+                                                      const char *what);
+
 struct pgs_thread;
 
 /*
@@ -333,6 +350,24 @@ static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
                                                 const pgs_task *t)
 {
     return &th->regions[t->region];
+}
+
+/* Whether t's home agrees with where its stack is (for pgs_assert): the
+ * region that shows it, a saved copy, pages of its own extent, or nowhere
+ * (it never ran, or it is done). */
+static inline int pgs__home_agrees(struct pgs_thread *th, const pgs_task *t)
+{
+    int shown = pgs__region_of(th, t)->occupant == t;
+    switch (t->home) {
+    case PGS_HOME_REGION:
+        return shown;
+    case PGS_HOME_COPY:
+        return !shown && t->buf && t->buflen && t->buflen <= t->bufcap;
+    case PGS_HOME_EXTENT:
+        return !shown && t->extent != PGS_NO_EXTENT;
+    default:
+        return !shown && (!t->sp || t->state == PGS_DONE);
+    }
 }
 
 /* thread.c */

@@ -136,6 +136,8 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
                   size_t allow)
 {
+    pgs_assert(r->occupant == o && o->home == PGS_HOME_REGION,
+               "the task a region shows is its occupant, at home there");
     uintptr_t sp = (uintptr_t)o->sp;
     /* A task that waits on a stack of its own keeps all it has mapped:
      * where in the region its live frames end, nothing here can tell. */
@@ -169,6 +171,8 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 {
     int over_cap;
     uintptr_t sp = entry_sp(r, t);
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
     /* Off the region (see evict), t needs the pages it brings. */
     size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
                                             : 0;
@@ -295,6 +299,10 @@ static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
     }
     r->occupant = t;
     t->home = PGS_HOME_REGION;
+    uintptr_t sp = entry_sp(r, t);
+    pgs_assert(!pgs__sp_in(r, (void *)sp) ||
+                   pgs__cover(r, sp - th->headroom) <= r->mapped,
+               "the pages a region maps cover its occupant's live stack");
     size_t depth = r->mapped;
     if (depth > t->peak_pages)
         t->peak_pages = depth;
@@ -371,6 +379,8 @@ void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
 int pgs__unhome(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
     switch (t->home) {
     case PGS_HOME_REGION:
         /* Its pages stay in the region as scratch, cleared before any

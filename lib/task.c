@@ -248,6 +248,7 @@ PGS_EXPORT void *pgs_yield(void *out)
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
+    pgs_assert(r->occupant == self, "a running task is its region's occupant");
     char *here = __builtin_frame_address(0);
     int trim = pgs__sp_in(r, here) &&
                r->mapped > pgs__cover(r, (uintptr_t)here - th->headroom) +
