@@ -224,19 +224,21 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         region_trim(th, r, need, 0); /* if it fails, the scan goes on */
     }
     size_t have = r->mapped;
-    if (want < have)
+    if (want > have) {
+        /* Under a cap the copy's buffer is given back once the copy is in
+         * place, so the switch may count on it. */
+        size_t limit = pgs__limit(th, 0);
+        if (th->cap_bytes)
+            limit = pgs__sat_add(limit, t->bufcap);
+        if (pgs__extent_grow(th, r->extent, have, want, limit, &over_cap))
+            goto fail_extent;
+    } else {
         want = have;
-    /* Under a cap the copy's buffer is given back once the copy is in
-     * place, so the switch may count on it. */
-    size_t limit = pgs__limit(th, 0);
-    if (th->cap_bytes)
-        limit = pgs__sat_add(limit, t->bufcap);
-    if (want > have &&
-        pgs__extent_grow(th, r->extent, have, want, limit, &over_cap) != 0)
-        goto fail_extent;
+    }
     /* A fresh extent must replace whatever r showed; otherwise only the
-     * new pages need mapping. */
-    if (pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
+     * new pages need mapping (on most switches none). */
+    if ((fresh_extent || want > have) &&
+        pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
                         1) != 0) {
         int e = errno;
         pgs__extent_trim(th, r->extent, want, have);
