@@ -81,7 +81,6 @@ char *mem_fmt(char *buf, size_t len, double bytes); /* "1.5 KiB" */
 double mem_now(void);                               /* monotonic seconds */
 long mem_read_long(const char *path);
 long mem_count_maps(void); /* kernel mappings: lines of /proc/self/maps */
-void machine_line(char *out, size_t len);
 
 /* ---- timing (timing.c) ---------------------------------------------- */
 

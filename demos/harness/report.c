@@ -438,7 +438,6 @@ int report_main(int argc, char **argv)
 {
     const char *before = NULL, *about = "", *chart = NULL;
     const char *kind = argc > 0 ? argv[0] : "";
-    char machine[512];
     int sw = !strcmp(kind, "switch"), mem = !strcmp(kind, "memory");
     if ((!sw && !mem && strcmp(kind, "echo")) || argc < 2 ||
         (NR = csv_load(argv[1], &R)) < 0) {
@@ -453,11 +452,9 @@ int report_main(int argc, char **argv)
             about = argv[i + 1];
         else if (!strcmp(argv[i], "--chart"))
             chart = argv[i + 1];
-    machine_line(machine, sizeof machine);
-    printf("## %s\n\n%s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
+    printf("## %s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
            : mem ? "Memory per waiting task"
-                 : "Echo server: pagedstack + libuv against threads",
-           about, machine);
+                 : "Echo server: pagedstack + libuv against threads", about);
     for (int m = 0; models[m] && !strcmp(kind, "switch"); m++)
         printf("- **%s**: %s\n%s", models[m]->name, models[m]->about,
                models[m + 1] ? "" : "- **fcontext**: Boost.Context\n\n");
