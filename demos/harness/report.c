@@ -24,12 +24,17 @@
 static struct row *R;
 static long NR;
 
-enum ref { SAME, RR, ONE, NOSPIKE };
+/* The scenario a figure comes from: the row's own, the round-robin a
+ * regions- scenario varies, the one-thread half of a threads pair, the
+ * no-spike half of a cliff pair, or the one the table relates rows to
+ * (which is also where a model without a row of its own is looked up). */
+enum ref { SAME, RR, ONE, NOSPIKE, TABLE };
+static enum ref table_ref;
 
-/* The scenario a column takes its figure from. */
 static void ref_name(enum ref ref, const char *scen, char *out, size_t len)
 {
     const char *p;
+    ref = ref == TABLE ? table_ref : ref;
     snprintf(out, len, "%s", scen);
     if (ref == RR && !strncmp(scen, "regions-", 8) && (p = strchr(scen + 8, '-')))
         snprintf(out, len, "rr-%s", p + 1);
@@ -82,14 +87,20 @@ struct col {
 
 static double col_value(const struct col *c, const char *scen, int *noisy)
 {
-    char a[48], b[48];
+    char a[64], b[64];
     ref_name(c->ref, scen, a, sizeof a);
     const struct row *r = find(R, NR, a, c->model);
+    if (!r) { /* a model that does not vary here: the related scenario's */
+        ref_name(table_ref, scen, a, sizeof a);
+        r = find(R, NR, a, c->model);
+    }
     double v = fig(r, c->field);
     *noisy = !c->over && !strcmp(c->field, "ns") && fig(r, "spread") > 0.5;
     if (!c->over)
         return v;
-    ref_name(c->over_ref, scen, b, sizeof b);
+    ref_name(c->over_ref == SAME && !find(R, NR, scen, c->over) ? TABLE
+                                                               : c->over_ref,
+             scen, b, sizeof b);
     return v / fig(find(R, NR, b, c->over), c->field);
 }
 
@@ -104,27 +115,35 @@ static int matches(const char *globs, const char *s)
 }
 
 /* One table: a row for every scenario matching globs that the model of
- * the first column has a row for, in the CSV's order. */
-static void table(const char *title, const char *globs,
+ * the first column has a row for, in the CSV's order, and a column for
+ * every figure that any of them has. */
+static void table(const char *title, const char *globs, enum ref ref,
                   const struct col *cols)
 {
     char buf[32];
-    int noisy = 0;
+    int noisy = 0, show[32] = { 1 }, nc = 0;
+    table_ref = ref;
+    for (const struct col *c = cols + 1; c->head; c++)
+        for (long i = 0, k = ++nc; i < NR && !show[k] &&
+                                   (ref != SAME || c->over_ref != TABLE); i++)
+            show[k] = !strcmp(row_str(&R[i], "model"), cols[1].model) &&
+                      matches(globs, row_str(&R[i], "scenario")) &&
+                      !isnan(col_value(c, row_str(&R[i], "scenario"), &noisy));
     printf("### %s\n\n|", title);
-    for (const struct col *c = cols; c->head; c++)
-        printf(" %s |", c->head);
-    printf("\n|");
-    for (const struct col *c = cols; c->head; c++)
-        printf(c == cols ? "---|" : "---:|");
+    for (int k = 0; k <= nc; k++)
+        printf(show[k] ? " %s |" : "", cols[k].head);
+    printf("\n|---|");
+    for (int k = 1; k <= nc; k++)
+        printf(show[k] ? "---:|" : "");
     printf("\n");
     for (long i = 0; i < NR; i++) {
         const char *s = row_str(&R[i], "scenario");
         if (strcmp(row_str(&R[i], "model"), cols[1].model) || !matches(globs, s))
             continue;
         printf("| %s |", s);
-        for (const struct col *c = cols + 1; c->head; c++) {
-            double v = col_value(c, s, &noisy);
-            printf(" %s |", num(buf, v, noisy));
+        for (int k = 1; k <= nc; k++) {
+            double v = col_value(&cols[k], s, &noisy);
+            printf(show[k] ? " %s |" : "", num(buf, v, noisy));
         }
         printf("\n");
     }
@@ -234,42 +253,16 @@ static void goal_table(const char *before)
 
 static void switch_report(void)
 {
-    static const struct col rr[] = {
-        FIRST, FIG("live", "copy-stack", "live"),
-        NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
-        NS("threads", "threads"), RATIO("pgs/fctx", "pagedstack", "fcontext"),
-        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
-    };
-    static const struct col regions[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        { "pgs default", "pagedstack", "ns", RR, NULL, SAME },
-        { "fcontext", "fcontext", "ns", RR, NULL, SAME },
-        { "copy-stack", "copy-stack", "ns", RR, NULL, SAME },
-        { "pgs/fctx", "pagedstack", "ns", SAME, "fcontext", RR },
-        { "pgs/copy", "pagedstack", "ns", SAME, "copy-stack", RR }, END
-    };
-    static const struct col per_task[] = {
+    static const struct col time[] = {
         FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
         FIG("minflt", "pagedstack", "minflt"), NS("fcontext", "fcontext"),
         FIG("fctx minflt", "fcontext", "minflt"),
         NS("copy-stack", "copy-stack"), NS("threads", "threads"),
+        FIG("copy-stack live", "copy-stack", "live"),
         RATIO("pgs/fctx", "pagedstack", "fcontext"),
-        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
-    };
-    static const struct col threads[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
-        { "pgs vs 1 thr", "pagedstack", "ns", SAME, "pagedstack", ONE },
-        { "fctx vs 1 thr", "fcontext", "ns", SAME, "fcontext", ONE },
-        { "copy vs 1 thr", "copy-stack", "ns", SAME, "copy-stack", ONE },
-        END
-    };
-    static const struct col cliff[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("copy-stack", "copy-stack"),
-        { "pgs vs no spike", "pagedstack", "ns", SAME, "pagedstack", NOSPIKE },
-        END
+        RATIO("pgs/copy", "pagedstack", "copy-stack"),
+        { "pgs vs default / 1 thread / no spike", "pagedstack", "ns", SAME,
+          "pagedstack", TABLE }, END
     };
     static const struct col memory[] = {
         FIRST, FIG("bytes", "pagedstack", "bytes"),
@@ -280,19 +273,19 @@ static void switch_report(void)
         FIG("library count", "strace", "lib_sys"), END
     };
     table("Round trips (ns per resume + yield; ~: rounds differ by more "
-          "than half the median)", "hot rr-*", rr);
-    table("pagedstack by pgs_config.regions (ns per round trip)",
-          "regions-*", regions);
+          "than half the median)", "hot rr-*", SAME, time);
+    table("pagedstack by pgs_config.regions (ns per round trip; the other "
+          "models: the round-robin above)", "regions-*", RR, time);
     table("Per task: create + first resume + destroy, growth to 7 MiB (ns)",
-          "growth-* create", per_task);
+          "growth-* create", SAME, time);
     table("1 vs 2 threads (ns per round trip, per thread, wall clock)",
-          "threads-*", threads);
-    table("No cliff (ns per round trip)", "cliff-*", cliff);
+          "threads-*", ONE, time);
+    table("No cliff (ns per round trip)", "cliff-*", NOSPIKE, time);
     table("Memory (pagedstack): bytes per waiting task, all included "
           "(shallow-after-deep: what the task holds)",
-          "memory-* million shallow-*", memory);
+          "memory-* million shallow-*", SAME, memory);
     table("System calls per round trip: strace -f -c against the library's "
-          "count", "*", sys);
+          "count", "*", SAME, sys);
 }
 
 /* ---- memory ------------------------------------------------------------- */
