@@ -40,7 +40,8 @@ void row_note(struct row *r, const char *fmt, ...)
 /* The value of key: "" (row_str) or NAN (row_get) when it has none. */
 const char *row_str(const struct row *r, const char *key);
 double row_get(const struct row *r, const char *key);
-/* A cell's one line on stdout: "ROW key=value ... note=free text". */
+/* A cell's one line on stdout: "ROW key=value ... note=free text" (values
+ * with no space: figures and status words). */
 void row_print(FILE *f, const struct row *r);
 int row_parse(const char *line, struct row *r);
 /* A CSV file: a header of keys, then a line a row (the note quoted). */

@@ -4,13 +4,15 @@
  * demos/results and the README show, and the echo chart's data.
  *
  *   demos/bench report switch|memory|echo CSV [--before CSV]
- *                      [--about TEXT] [--chart FILE]
+ *                      [--goals demos/switch/goals.csv] [--about TEXT]
+ *                      [--chart FILE]
  *
  * A switch table is a list of columns, each a figure of one model in the
  * row's scenario or in a related one (the round-robin a regions- scenario
  * varies, the one-thread half of a threads pair, the no-spike half of a
- * cliff pair), or the ratio of two.  The goals of issue 12 are such
- * ratios; --before puts an earlier run's beside them.  What the tables
+ * cliff pair), or the ratio of two.  The goals of issue 12
+ * (demos/switch/goals.csv) are such ratios; --before puts an earlier
+ * run's beside them.  What the tables
  * mean: demos/switch/README.md, demos/memory/README.md.
  */
 #define _GNU_SOURCE
@@ -160,72 +162,30 @@ static void table(const char *title, const char *globs, enum ref ref,
 
 /* ---- the goals of issue 12 ---------------------------------------------- */
 
-struct goal {
-    const char *what, *target;
-    double limit;
-    const char *scen;
-    struct col c;
-};
-
-#define VS(model, field, over, ref) { NULL, model, field, SAME, over, ref }
-static const struct goal goals[] = {
-    { "100 tasks x 128 B, pgs/copy", "<= 1.0", 1.0, "rr-100-128-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "100 tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-1k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "100 tasks x 4 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-4k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "10k tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-10k-1k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "create + resume + finish + destroy, pgs/copy", "<= 1.2", 1.2,
-      "create", VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "hot, pgs/fcontext", "<= 1.1", 1.1, "hot",
-      VS("pagedstack", "ns", "fcontext", SAME) },
-    { "100 tasks x 1 MiB, pgs/copy", "<= 0.2", 0.2, "rr-100-1m-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "  system calls per switch", "<= 2", 2, "rr-100-1m-top",
-      VS("pagedstack", "syscalls", NULL, SAME) },
-    { "2 threads x 100 x 1 MiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1m-top", VS("pagedstack", "ns", "pagedstack", ONE) },
-    { "2 threads x 100 x 1 KiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1k-top", VS("pagedstack", "ns", "pagedstack", ONE) },
-    { "no cliff (one task 64 KiB deep once)", "<= 1.1", 1.1,
-      "cliff-64k-100-1k-top", VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
-    { "  the same with regions = 1", "<= 1.1", 1.1, "cliff-r1-64k-100-1k-top",
-      VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
-    { "grow one task to 7 MiB, pgs/fcontext", "<= 1.5", 1.5, "growth-7m",
-      VS("pagedstack", "ns", "fcontext", SAME) },
-    { "  stack faults in the growth", "", INFINITY, "growth-7m",
-      VS("pagedstack", "faults", NULL, SAME) },
-    { "  system calls in the growth", "", INFINITY, "growth-7m",
-      VS("pagedstack", "syscalls", NULL, SAME) },
-    { "  kernel page faults, pgs/fcontext", "", INFINITY, "growth-7m",
-      VS("pagedstack", "minflt", "fcontext", SAME) },
-    { "memory per waiting task, 100k x 1 KiB (B)", "<= 1536", 1536,
-      "memory-100k-1k", VS("pagedstack", "bytes", NULL, SAME) },
-    { "kernel mappings for 100k waiting tasks", "<= 2000", 2000,
-      "memory-100k-1k", VS("pagedstack", "maps", NULL, SAME) },
-    { "system calls in pgs_create", "0", 0, "create",
-      VS("pagedstack", "create_sys", NULL, SAME) },
-};
-
-/* A goal's figure in R (older files name the mappings live and
- * pgs_create's system calls bytes). */
-static double goal_value(const struct goal *g)
+/* A goal's figure in R, as goals.csv names it (older result files name
+ * the mappings live and pgs_create's system calls bytes). */
+static double goal_value(const struct row *g)
 {
-    struct col old = g->c;
+    static const char *const refs[] = { "same", "rr", "one", "nospike" };
+    const char *field = row_str(g, "field"), *over = row_str(g, "over");
+    struct col c = { "", row_str(g, "model"), field, SAME, over[0] ? over
+                                                                   : NULL, SAME };
     int noisy;
-    double v = col_value(&g->c, g->scen, &noisy);
-    old.field = !strcmp(old.field, "maps") ? "live"
-                : !strcmp(old.field, "create_sys") ? "bytes" : old.field;
-    return isnan(v) ? col_value(&old, g->scen, &noisy) : v;
+    for (int k = 0; k < 4; k++)
+        c.over_ref = strcmp(row_str(g, "ref"), refs[k]) ? c.over_ref
+                                                        : (enum ref)k;
+    double v = col_value(&c, row_str(g, "scenario"), &noisy);
+    c.field = !strcmp(field, "maps") ? "live"
+              : !strcmp(field, "create_sys") ? "bytes" : field;
+    return isnan(v) ? col_value(&c, row_str(g, "scenario"), &noisy) : v;
 }
 
-/* The goals of this run and, with before, of an earlier run beside. */
-static void goal_table(const char *before)
+/* The goals (goals.csv) in this run and, with before, in an earlier run. */
+static void goal_table(const char *path, const char *before)
 {
-    struct row *now = R, *b = NULL;
+    struct row *now = R, *b = NULL, *g = NULL;
     long nnow = NR, nb = before ? csv_load(before, &b) : -1;
+    long ng = path ? csv_load(path, &g) : -1;
     char x[32], y[32];
     printf("### Goals (issue 12)\n\nRatios of medians measured in the same "
            "rounds of one run (pagedstack's time over the other model's; vs "
@@ -233,22 +193,22 @@ static void goal_table(const char *before)
            "target | %snow | status |\n|---|---:|%s---:|---:|\n",
            nb > 0 ? "; before: " : "", nb > 0 ? before : "",
            nb > 0 ? "before | " : "", nb > 0 ? "---:|" : "");
-    for (size_t i = 0; i < sizeof goals / sizeof *goals; i++) {
-        const struct goal *g = &goals[i];
-        double v = goal_value(g), w = NAN;
+    for (long i = 0; i < ng; i++) {
+        double v = goal_value(&g[i]), w = NAN, limit = row_get(&g[i], "limit");
         if (nb > 0) {
             R = b, NR = nb;
-            w = goal_value(g);
+            w = goal_value(&g[i]);
             R = now, NR = nnow;
         }
-        printf("| %s | %s |%s%s%s %s | %s |\n", g->what, g->target,
-               nb > 0 ? " " : "", nb > 0 ? num(x, w, 0) : "",
-               nb > 0 ? " |" : "", num(y, v, 0),
-               isinf(g->limit) ? "" : isnan(v) ? "not measured"
-               : v <= g->limit ? "met" : "NOT met");
+        printf("| %s | %s |%s%s%s %s | %s |\n", row_str(&g[i], "goal"),
+               row_str(&g[i], "target"), nb > 0 ? " " : "",
+               nb > 0 ? num(x, w, 0) : "", nb > 0 ? " |" : "", num(y, v, 0),
+               isnan(limit) ? "" : isnan(v) ? "not measured"
+               : v <= limit ? "met" : "NOT met");
     }
-    printf("\n");
+    printf("%s\n", ng < 0 ? "(--goals names demos/switch/goals.csv)\n" : "");
     free(b);
+    free(g);
 }
 
 static void switch_report(void)
@@ -429,13 +389,13 @@ static void echo_report(const char *chart)
 
 int report_main(int argc, char **argv)
 {
-    const char *before = NULL, *about = "", *chart = NULL;
+    const char *before = NULL, *about = "", *chart = NULL, *goals = NULL;
     const char *kind = argc > 0 ? argv[0] : "";
     int sw = !strcmp(kind, "switch"), mem = !strcmp(kind, "memory");
     if ((!sw && !mem && strcmp(kind, "echo")) || argc < 2 ||
         (NR = csv_load(argv[1], &R)) < 0) {
         fprintf(stderr, "usage: bench report switch|memory|echo CSV "
-                        "[--before CSV] [--about TEXT] [--chart FILE]\n");
+                        "[--before CSV] [--goals CSV] [--about TEXT] [--chart FILE]\n");
         return 2;
     }
     for (int i = 2; i + 1 < argc; i += 2)
@@ -445,6 +405,8 @@ int report_main(int argc, char **argv)
             about = argv[i + 1];
         else if (!strcmp(argv[i], "--chart"))
             chart = argv[i + 1];
+        else if (!strcmp(argv[i], "--goals"))
+            goals = argv[i + 1];
     printf("## %s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
            : mem ? "Memory per waiting task"
                  : "Echo server: pagedstack + libuv against threads", about);
@@ -453,7 +415,7 @@ int report_main(int argc, char **argv)
                models[m + 1] ? "" : "- **fcontext**: Boost.Context\n\n");
     if (sw) {
         switch_report();
-        goal_table(before);
+        goal_table(goals, before);
     } else if (mem)
         memory_report();
     else
