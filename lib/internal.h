@@ -397,10 +397,34 @@ int pgs__extent_grow(struct pgs_thread *th, size_t extent, size_t have,
                      size_t want, size_t limit, int *over_cap);
 int pgs__extent_trim(struct pgs_thread *th, size_t extent, size_t have,
                      size_t keep);
-size_t pgs__held_bytes(const struct pgs_thread *th);
-size_t pgs__limit(const struct pgs_thread *th, size_t margin);
 size_t pgs__margin(const struct pgs_thread *th, size_t tasks);
-void pgs__note_peak(struct pgs_thread *th);
+
+/* The pool's figures, inline: every switch through a shared region reads
+ * them. */
+
+/* Stack memory the thread's tasks and regions hold: pages allocated in
+ * extents plus saved copies. */
+static inline size_t pgs__held_bytes(const struct pgs_thread *th)
+{
+    return th->held_pages * PGS_PAGE + th->copy_bytes;
+}
+
+/* The most stack memory the thread may hold after an allocation, leaving
+ * `margin` bytes of its cap free (no limit without a cap). */
+static inline size_t pgs__limit(const struct pgs_thread *th, size_t margin)
+{
+    if (!th->cap_bytes)
+        return (size_t)-1;
+    return th->cap_bytes > margin ? th->cap_bytes - margin : 0;
+}
+
+/* Record the peak; called where no switch is half done. */
+static inline void pgs__note_peak(struct pgs_thread *th)
+{
+    size_t b = pgs__held_bytes(th);
+    if (b > th->peak_bytes)
+        th->peak_bytes = b;
+}
 
 /* region.c: reserving and remapping regions. */
 int pgs__regions_reserve(struct pgs_thread *th);

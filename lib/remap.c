@@ -86,6 +86,21 @@ void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,
     pgs__region_lower(r, keep);
 }
 
+/* Clear r's mapped pages below sp, where a task that needs `need` pages
+ * will run, and count whether the slack below those pages was clean (see
+ * PGS_CLEAN_SCANS). */
+static void scratch_clear(struct pgs_thread *th, struct pgs_region *r,
+                          size_t need, char *sp)
+{
+    char *dirty = pgs__scratch_clear(th, r->top - r->mapped * PGS_PAGE, sp);
+    if (r->mapped > need) {
+        if (!dirty || dirty >= r->top - need * PGS_PAGE)
+            r->clean_scans++;
+        else
+            r->clean_scans = 0;
+    }
+}
+
 static void free_copy(struct pgs_thread *th, pgs_task *t)
 {
     free(t->buf);
@@ -223,19 +238,21 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         pgs__region_trim(th, r, need, 0); /* if it fails, the scan goes on */
     }
     size_t have = r->mapped;
-    if (want < have)
+    if (want > have) {
+        /* Under a cap the copy's buffer is given back once the copy is in
+         * place, so the switch may count on it. */
+        size_t limit = pgs__limit(th, 0);
+        if (th->cap_bytes)
+            limit = pgs__sat_add(limit, t->bufcap);
+        if (pgs__extent_grow(th, r->extent, have, want, limit, &over_cap))
+            goto fail_extent;
+    } else {
         want = have;
-    /* Under a cap the copy's buffer is given back once the copy is in
-     * place, so the switch may count on it. */
-    size_t limit = pgs__limit(th, 0);
-    if (th->cap_bytes)
-        limit = pgs__sat_add(limit, t->bufcap);
-    if (want > have &&
-        pgs__extent_grow(th, r->extent, have, want, limit, &over_cap) != 0)
-        goto fail_extent;
+    }
     /* A fresh extent must replace whatever r showed; otherwise only the
-     * new pages need mapping. */
-    if (pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
+     * new pages need mapping (on most switches none). */
+    if ((fresh_extent || want > have) &&
+        pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
                         1) != 0) {
         int e = errno;
         pgs__extent_trim(th, r->extent, want, have);
@@ -248,13 +265,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
-    char *dirty = pgs__scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
-    if (want > need) {
-        if (!dirty || dirty >= r->top - need * PGS_PAGE)
-            r->clean_scans++;
-        else
-            r->clean_scans = 0;
-    }
+    scratch_clear(th, r, need, (char *)sp);
     if (t->home == PGS_HOME_COPY) {
         memcpy((void *)sp, t->buf, t->buflen);
         /* The buffer is kept for the task's next eviction (and counted), but
@@ -275,10 +286,52 @@ fail_extent:
     return -1;
 }
 
+/*
+ * The common switch through a shared region, in one piece: shallow
+ * occupant o is copied out into the buffer it has, and t's saved copy goes
+ * back where r's scratch covers it already, with no cap to count against
+ * and nothing to trim.  What evict and enter would do, without the cases
+ * that need a system call or an allocation.  Returns 0 if it did the
+ * switch; -1 (nothing changed) if show's general path must.
+ */
+static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
+                       pgs_task *o, pgs_task *t)
+{
+    char *out = o->sp, *in = t->sp;
+    if (th->cap_bytes || t->home != PGS_HOME_COPY || !pgs__sp_in(r, out))
+        return -1;
+    size_t live = (size_t)(r->top - out);
+    size_t cap = pgs__round_up(live, 16);
+    size_t keep = pgs__cover(r, (uintptr_t)out - th->headroom);
+    size_t need = pgs__cover(r, (uintptr_t)in - th->headroom);
+    if (live > th->copy_max || cap > o->bufcap || cap * 2 < o->bufcap ||
+        r->mapped > keep + PGS_SCRATCH_SLACK || need > r->mapped ||
+        (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS))
+        return -1;
+    pgs_assert(r->occupant == o && o->home == PGS_HOME_REGION,
+               "the task a region shows is its occupant, at home there");
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
+    pgs_track_region_reset(r);
+    memcpy(o->buf, out, live);
+    o->buflen = live;
+    o->home = PGS_HOME_COPY;
+    scratch_clear(th, r, need, in);
+    memcpy(in, t->buf, t->buflen);
+    r->occupant = t;
+    t->home = PGS_HOME_REGION;
+    if (r->mapped > t->peak_pages)
+        t->peak_pages = r->mapped;
+    th->remaps++;
+    return 0;
+}
+
 /* Make r show t, evicting its occupant.  On failure r shows nothing (or
  * its scratch) and errno says why. */
 int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
+    if (r->occupant && swap_copies(th, r, r->occupant, t) == 0)
+        return 0;
     size_t shown = r->mapped;
     pgs_track_region_reset(r);
     if (r->occupant)
