@@ -277,6 +277,24 @@ struct pgs_thread {
     pgs_task *list;
 };
 
+/* A switch that must change what a region shows first, as one request
+ * (switch.c). */
+enum pgs_switch_kind {
+    PGS_SWITCH_RESUME,
+    PGS_SWITCH_YIELD,
+    PGS_SWITCH_FINISH
+};
+struct pgs_switch {
+    struct pgs_thread *th;
+    pgs_task *from, *to;       /* NULL: the thread's own stack */
+    void *value;               /* what to's pending switch call returns */
+    void *out;                 /* yield, finish: stored in *from->out */
+    int kind;                  /* enum pgs_switch_kind */
+    int was;                   /* resume: to's state if it cannot run */
+};
+/* It sits at the top of the switch stack, which stays 16-byte aligned. */
+_Static_assert(sizeof(struct pgs_switch) % 16 == 0, "switch request");
+
 /* The calling thread's state.  initial-exec: the fault handler reads it,
  * and the general-dynamic model may call malloc on first access. */
 extern __thread struct pgs_thread *pgs__tls
@@ -348,6 +366,16 @@ static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
 static inline void **pgs__saved_sp(struct pgs_thread *th, pgs_task *t)
 {
     return t ? &t->sp : &th->main_sp;
+}
+
+/* Where the next slow switch's request is made: at the top of the switch
+ * stack, above the code that carries it out (switch.c).  Not on the
+ * outgoing stack, which may be copied away or unmapped meanwhile (or, for
+ * a finishing task under AddressSanitizer, be a fake stack the switch
+ * frees); and not a local, so that the switch stays a tail call. */
+static inline struct pgs_switch *pgs__switch_request(struct pgs_thread *th)
+{
+    return (struct pgs_switch *)th->switch_top - 1;
 }
 
 /* Take t off its thread's list of live tasks (pgs_destroy, and a forked
@@ -499,22 +527,8 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
  * request that pgs_resume, pgs_yield or a finishing task makes and the
  * switch stack carries out.
  */
-enum pgs_switch_kind {
-    PGS_SWITCH_RESUME,
-    PGS_SWITCH_YIELD,
-    PGS_SWITCH_FINISH
-};
-struct pgs_switch {
-    struct pgs_thread *th;
-    pgs_task *from, *to;       /* NULL: the thread's own stack */
-    void *value;               /* what to's pending switch call returns */
-    void *out;                 /* yield, finish: stored in *from->out */
-    int kind;                  /* enum pgs_switch_kind */
-    int was;                   /* resume: to's state if it cannot run */
-};
-/* It sits at the top of the switch stack, which stays 16-byte aligned. */
-_Static_assert(sizeof(struct pgs_switch) % 16 == 0, "switch request");
-void *pgs__switch_slow(const struct pgs_switch *req);
+int pgs__switch_resume(struct pgs_switch *sw);
+void *pgs__switch_leave(struct pgs_switch *sw);
 struct pgs_jump pgs__prepare(void *req);
 void pgs__task_main(void *task);
 void pgs__on_switch_stack(struct pgs_thread *th,

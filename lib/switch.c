@@ -111,32 +111,39 @@ struct pgs_jump pgs__prepare(void *arg)
 }
 
 /*
- * Make the switch *req asks for.  The request is copied to the top of the
- * switch stack, and pgs__prepare runs below it: the outgoing stack may be
- * copied away or unmapped while the request is carried out (and under
- * AddressSanitizer a local of a finishing task lives on a fake stack that
- * the switch frees).  Returns, when this context is continued, the value
- * it is handed then: for a failed resume (void *)-1.
+ * Make the switch the request *sw (pgs__switch_request) asks for.  Returns,
+ * when this context is continued, the value it is handed then: for a
+ * resume 0, or -1 if the task could not be shown.  Tail calls, so that
+ * the context continues directly in its caller (see PGS_SWITCH_RETURN).
  */
-void *pgs__switch_slow(const struct pgs_switch *req)
+int pgs__switch_resume(struct pgs_switch *sw)
 {
-    struct pgs_thread *th = req->th;
-    struct pgs_switch *sw = (struct pgs_switch *)th->switch_top - 1;
-    *sw = *req;
-    pgs_track_switch(th, req->to, req->kind == PGS_SWITCH_FINISH);
-    pgs_task *self = req->from;
-    void *v = pgs__switch_via(pgs__saved_sp(th, self), sw, pgs__prepare, sw);
+    struct pgs_thread *th = sw->th;
+    void **save = pgs__saved_sp(th, sw->from);
+#if PGS_TRACK_SWITCHES
+    /* The switch was announced before the switch stack found out whether
+     * the task can be shown; if not, this context never left and the
+     * sanitizers must hear that it is back (else they would go on taking
+     * the thread for the task, and at its exit finish the task's fiber
+     * instead of the thread's). */
+    pgs_task *self = sw->from;
+    pgs_track_switch(th, sw->to, 0);
+    int rc = pgs__switch_via_int(save, sw, pgs__prepare, sw);
     pgs_track_arrived(th);
-    if (PGS_TRACK_SWITCHES && v == (void *)(intptr_t)-1 &&
-        req->kind == PGS_SWITCH_RESUME) {
-        /* The sanitizers heard of a switch that did not happen: this
-         * context never left, and they must hear that it is back (else
-         * they would go on taking the thread for the task, and at its exit
-         * finish the task's fiber instead of the thread's). */
+    if (rc != 0) {
         pgs_track_switch(th, self, 0);
         pgs_track_arrived(th);
     }
-    return v;
+    return rc;
+#else
+    return pgs__switch_via_int(save, sw, pgs__prepare, sw);
+#endif
+}
+
+void *pgs__switch_leave(struct pgs_switch *sw)
+{
+    PGS_SWITCH_RETURN(void *, sw->th, sw->to, sw->kind == PGS_SWITCH_FINISH,
+                      pgs__switch_via(&sw->from->sp, sw, pgs__prepare, sw));
 }
 
 /* A new task's first frame returns here (pgs__frame_init): run the task,
@@ -151,9 +158,10 @@ void pgs__task_main(void *arg)
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     pgs__set_state(t, PGS_DONE);
     /* The resumer's pgs_resume returns 0. */
-    pgs__switch_slow(&(struct pgs_switch){ .th = th, .from = t,
-                                           .to = t->resumer, .out = r,
-                                           .kind = PGS_SWITCH_FINISH });
+    struct pgs_switch *sw = pgs__switch_request(th);
+    *sw = (struct pgs_switch){ .th = th, .from = t, .to = t->resumer,
+                               .out = r, .kind = PGS_SWITCH_FINISH };
+    pgs__switch_leave(sw);
     __builtin_unreachable();
 }
 

@@ -14,23 +14,6 @@
 #include "sys.h"
 #include "track.h"
 
-/*
- * Return what a switch hands back.  Normally a tail call, so that the
- * context continues directly in its caller; the sanitizers need to hear
- * when a switch has arrived, so their builds call and then return.
- */
-#if PGS_TRACK_SWITCHES
-#define SWITCH_RETURN(type, th, to, leaving, call)                           \
-    do {                                                                     \
-        pgs_track_switch((th), (to), (leaving));                             \
-        type v_ = (call);                                                    \
-        pgs_track_arrived(th);                                               \
-        return v_;                                                           \
-    } while (0)
-#else
-#define SWITCH_RETURN(type, th, to, leaving, call) return (call)
-#endif
-
 /* Whether `to` (NULL: the thread's own stack) can be continued with a plain
  * register switch: its stack is in place. */
 static inline int shows(struct pgs_thread *th, const pgs_task *to)
@@ -158,12 +141,13 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
      * the switch's value (0, or -1 with errno set if t could not be shown)
      * is our return value: a tail call where the switch is a plain one. */
     if (pgs_fast(shows(th, t)))
-        SWITCH_RETURN(int, th, t, 0,
+        PGS_SWITCH_RETURN(int, th, t, 0,
                       pgs__switch_int(pgs__saved_sp(th, self), t->sp, in));
     /* t must be shown first: a request to the switch stack (switch.c). */
-    return (int)(intptr_t)pgs__switch_slow(&(struct pgs_switch){
-        .th = th, .from = self, .to = t, .value = in,
-        .kind = PGS_SWITCH_RESUME, .was = was });
+    struct pgs_switch *sw = pgs__switch_request(th);
+    *sw = (struct pgs_switch){ .th = th, .from = self, .to = t, .value = in,
+                               .kind = PGS_SWITCH_RESUME, .was = was };
+    return pgs__switch_resume(sw);
 }
 
 PGS_EXPORT void *pgs_yield(void *out)
@@ -194,13 +178,14 @@ PGS_EXPORT void *pgs_yield(void *out)
     if (pgs_fast(!trim && shows(th, to))) {
         if (self->out)
             *self->out = out; /* the resumer's stack is in place */
-        SWITCH_RETURN(void *, th, to, 0,
+        PGS_SWITCH_RETURN(void *, th, to, 0,
                       pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL));
     }
     /* The resumer's pgs_resume returns 0. */
-    return pgs__switch_slow(&(struct pgs_switch){
-        .th = th, .from = self, .to = to, .out = out,
-        .kind = PGS_SWITCH_YIELD });
+    struct pgs_switch *sw = pgs__switch_request(th);
+    *sw = (struct pgs_switch){ .th = th, .from = self, .to = to, .out = out,
+                               .kind = PGS_SWITCH_YIELD };
+    return pgs__switch_leave(sw);
 }
 
 PGS_EXPORT pgs_task *pgs_self(void)
