@@ -103,6 +103,8 @@ static void scratch_clear(struct pgs_thread *th, struct pgs_region *r,
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
 {
+    if (!t->buf) /* most tasks that finish or are destroyed */
+        return;
     free(t->buf);
     th->copy_bytes -= t->bufcap;
     t->buf = NULL;

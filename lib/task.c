@@ -58,8 +58,8 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
         errno = EINVAL;
         return NULL;
     }
-    struct pgs_thread *th = pgs__thread_get();
-    if (!th)
+    struct pgs_thread *th = pgs__tls;
+    if (pgs_slow(!th) && !(th = pgs__thread_get()))
         return NULL;
     /* If the SIGSEGV handler has been replaced, or SIGSEGV is blocked, the
      * first stack fault would kill the process with no word of why.  The
