@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Which task a region shows, and the work of changing it.  Everything here
- * runs on the switch stack (pgs__prepare is called by pgs__switch_via), or
- * from pgs_destroy on a stack outside the region, never on the region being
- * changed.
+ * runs on the switch stack (switch.c), or from pgs_destroy on a stack
+ * outside the region, never on the region being changed.
  *
  * When a task must leave its region for another, it is evicted one of two
  * ways.  A shallow task (live stack up to copy_max bytes) has its live
@@ -65,8 +64,8 @@ static size_t start_pages(const struct pgs_thread *th,
 /* Hide pages [keep, r->mapped) of r and give them back, if r holds more
  * than keep + slack: scratch after a deep occupant has gone, or a resident
  * task that waits shallow after a deep call. */
-static void region_trim(struct pgs_thread *th, struct pgs_region *r,
-                        size_t keep, size_t slack)
+void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,
+                      size_t keep, size_t slack)
 {
     if (r->mapped <= keep + slack)
         return;
@@ -163,7 +162,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
     r->occupant = NULL;
     if (in && (size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o, allow) == 0) {
-        region_trim(th, r, keep, PGS_SCRATCH_SLACK);
+        pgs__region_trim(th, r, keep, PGS_SCRATCH_SLACK);
         return;
     }
     /* Deep (or no memory or room under the cap for a copy): o takes the
@@ -179,93 +178,110 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
     pgs__region_lower(r, 0);
 }
 
-/* Make r show t (t is not its occupant, and r has none now).  `*shown` is
- * how many pages at r's top are mapped, from whatever extent; on return it
+/* Reserve pages [have, want) of extent e (under `limit`: pgs__limit) and
+ * map pages [from, want) of it in r.  On failure neither is done. */
+static int map_extent(struct pgs_thread *th, struct pgs_region *r, size_t e,
+                      size_t have, size_t want, size_t from, size_t limit,
+                      int populate)
+{
+    int over_cap;
+    if (want > have &&
+        pgs__extent_grow(th, e, have, want, limit, &over_cap) != 0)
+        return -1;
+    if (from < want && pgs__region_map(th, r, e, from, want, populate) != 0) {
+        int err = errno;
+        pgs__extent_trim(th, e, want, have);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* t brings its own pages (home EXTENT), `need` at least: r gives its
+ * scratch back first (under a cap, t's growth may need the room), then
+ * reserves what t lacks and maps t's extent. */
+static int enter_extent(struct pgs_thread *th, struct pgs_region *r,
+                        pgs_task *t, size_t need)
+{
+    if (r->extent != PGS_NO_EXTENT) {
+        if (pgs__extent_trim(th, r->extent, r->mapped, 0) != 0)
+            return -1;
+        pgs__extent_put(th, r->extent);
+        r->extent = PGS_NO_EXTENT;
+        pgs__region_lower(r, 0);
+    }
+    size_t want = need > t->pages ? need : t->pages;
+    if (map_extent(th, r, t->extent, t->pages, want, 0, pgs__limit(th, 0),
+                   0) != 0)
+        return -1;
+    r->extent = t->extent;
+    r->mapped = want;
+    t->extent = PGS_NO_EXTENT;
+    t->pages = 0;
+    return 0;
+}
+
+/* A new task or a saved copy runs on r's scratch: r reserves an extent if
+ * it has none and the pages below `need` it lacks, then maps them. */
+static int enter_scratch(struct pgs_thread *th, struct pgs_region *r,
+                         const pgs_task *t, size_t need)
+{
+    int fresh = r->extent == PGS_NO_EXTENT;
+    if (fresh) {
+        if (pgs__extent_get(th, &r->extent) != 0)
+            return -1;
+        r->mapped = 0;
+    }
+    if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
+        r->clean_scans = 0;
+        pgs__region_trim(th, r, need, 0); /* if it fails, the scan goes on */
+    }
+    size_t have = r->mapped, want = need > have ? need : have;
+    /* Under a cap the copy's buffer is given back once the copy is in
+     * place, so the switch may count on it. */
+    size_t limit = pgs__limit(th, 0);
+    if (th->cap_bytes)
+        limit = pgs__sat_add(limit, t->bufcap);
+    /* A fresh extent must replace whatever r showed; otherwise only the
+     * new pages need mapping (on most switches none). */
+    if (map_extent(th, r, r->extent, have, want, fresh ? 0 : have, limit,
+                   1) != 0) {
+        if (fresh) {
+            pgs__extent_put(th, r->extent);
+            r->extent = PGS_NO_EXTENT;
+        }
+        return -1;
+    }
+    r->mapped = want;
+    return 0;
+}
+
+/* Make r show t (t is not its occupant, and r has none now): reserve and
+ * map the pages t needs, then put its stack in place.  `*shown` is how
+ * many pages at r's top are mapped, from whatever extent; on return it
  * still is.  Returns -1 with errno (ENOMEM) if memory for t could not be
  * had; r then holds no more than before. */
 static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
                  size_t *shown)
 {
-    int over_cap;
     uintptr_t sp = entry_sp(r, t);
     pgs_assert(pgs__home_agrees(th, t),
                "a task's home says where its stack is");
     /* Off the region (see evict), t needs the pages it brings. */
-    size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
-                                            : 0;
-
-    if (t->home == PGS_HOME_EXTENT) {
-        /* t brings its own pages.  The region's scratch goes back. */
-        if (r->extent != PGS_NO_EXTENT) {
-            if (pgs__extent_trim(th, r->extent, r->mapped, 0) != 0)
-                return -1;
-            pgs__extent_put(th, r->extent);
-            r->extent = PGS_NO_EXTENT;
-            pgs__region_lower(r, 0);
-        }
-        if (want < t->pages)
-            want = t->pages;
-        if (want > t->pages &&
-            pgs__extent_grow(th, t->extent, t->pages, want,
-                             pgs__limit(th, 0), &over_cap) != 0)
-            return -1;
-        if (pgs__region_map(th, r, t->extent, 0, want, 0) != 0) {
-            int e = errno;
-            pgs__extent_trim(th, t->extent, want, t->pages);
-            errno = e;
-            return -1;
-        }
-        if (want > *shown)
-            *shown = want;
-        r->extent = t->extent;
-        r->mapped = want;
-        t->extent = PGS_NO_EXTENT;
-        t->pages = 0;
-        pgs_track_region_reset(r);
-        if (pgs__sp_in(r, (void *)sp))
+    int in = pgs__sp_in(r, (void *)sp);
+    size_t need = in ? pgs__cover(r, sp - th->headroom) : 0;
+    int own = t->home == PGS_HOME_EXTENT;
+    if ((own ? enter_extent(th, r, t, need)
+             : enter_scratch(th, r, t, need)) != 0)
+        return -1;
+    if (r->mapped > *shown)
+        *shown = r->mapped;
+    pgs_track_region_reset(r);
+    if (own) {
+        if (in)
             pgs__region_populate(th, r, sp);
         return 0;
     }
-
-    /* A new task or a saved copy: runs on the region's scratch. */
-    int fresh_extent = 0;
-    if (r->extent == PGS_NO_EXTENT) {
-        if (pgs__extent_get(th, &r->extent) != 0)
-            return -1;
-        r->mapped = 0;
-        fresh_extent = 1;
-    }
-    size_t need = want;
-    if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
-        r->clean_scans = 0;
-        region_trim(th, r, need, 0); /* if it fails, the scan goes on */
-    }
-    size_t have = r->mapped;
-    if (want > have) {
-        /* Under a cap the copy's buffer is given back once the copy is in
-         * place, so the switch may count on it. */
-        size_t limit = pgs__limit(th, 0);
-        if (th->cap_bytes)
-            limit = pgs__sat_add(limit, t->bufcap);
-        if (pgs__extent_grow(th, r->extent, have, want, limit, &over_cap))
-            goto fail_extent;
-    } else {
-        want = have;
-    }
-    /* A fresh extent must replace whatever r showed; otherwise only the
-     * new pages need mapping (on most switches none). */
-    if ((fresh_extent || want > have) &&
-        pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
-                        1) != 0) {
-        int e = errno;
-        pgs__extent_trim(th, r->extent, want, have);
-        errno = e;
-        goto fail_extent;
-    }
-    r->mapped = want;
-    if (want > *shown)
-        *shown = want;
-    pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
     scratch_clear(th, r, need, (char *)sp);
@@ -280,13 +296,6 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         th->unstarted--; /* its first pages are no longer promised */
     }
     return 0;
-
-fail_extent:
-    if (fresh_extent) {
-        pgs__extent_put(th, r->extent);
-        r->extent = PGS_NO_EXTENT;
-    }
-    return -1;
 }
 
 /*
@@ -331,7 +340,7 @@ static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
 
 /* Make r show t, evicting its occupant.  On failure r shows nothing (or
  * its scratch) and errno says why. */
-static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
+int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
     if (r->occupant && swap_copies(th, r, r->occupant, t) == 0)
         return 0;
@@ -377,13 +386,13 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
 
 /* A finished task leaves its region; the pages stay as scratch, and the
  * buffer its last copy used is given back. */
-static void release_finished(struct pgs_thread *th, pgs_task *t)
+void pgs__release_finished(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
     r->occupant = NULL;
     t->home = PGS_HOME_NONE;
     free_copy(th, t);
-    region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
+    pgs__region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
     pgs__region_leave(th, t);
 }
 
@@ -421,7 +430,7 @@ void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
     if (--r->users > 0)
         return;
     if (!r->occupant)
-        region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
+        pgs__region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
     if (t->region != 0) {
         r->next_free = th->free_region;
         th->free_region = t->region;
@@ -439,7 +448,7 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         /* Its pages stay in the region as scratch, cleared before any
          * other task sees them; deep scratch is given back. */
         r->occupant = NULL;
-        region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
+        pgs__region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
         break;
     case PGS_HOME_EXTENT:
         if (pgs__extent_trim(th, t->extent, t->pages, 0) != 0)
@@ -456,98 +465,6 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
     return 0;
 }
 
-static __attribute__((noreturn)) void die_switch(const pgs_task *from,
-                                                 const pgs_task *to)
-{
-    struct pgs_msg m = { .len = 0 };
-    pgs__msg_str(&m, "pagedstack: cannot switch from task ");
-    pgs__msg_task(&m, from);
-    pgs__msg_str(&m, " to ");
-    if (to)
-        pgs__msg_task(&m, to);
-    else
-        pgs__msg_str(&m, "the thread's own stack");
-    pgs__msg_str(&m, ": out of memory for stack pages\n");
-    pgs__die(&m);
-}
-
-/* Runs on the switch stack between two contexts; says which context to
- * continue and what its pending switch returns. */
-struct pgs_jump pgs__prepare(void *arg)
-{
-    struct pgs_thread *th = arg;
-    pgs_task *from = th->sw_from, *to = th->sw_to;
-    if (from && from->state == PGS_DONE)
-        release_finished(th, from);
-    else if (from && from->state == PGS_SUSPENDED &&
-             pgs__region_of(th, from)->occupant == from) {
-        /* A yield: if the task waits far shallower than it has been,
-         * give back what lies below its stack pointer. */
-        struct pgs_region *fr = pgs__region_of(th, from);
-        if (pgs__sp_in(fr, from->sp))
-            region_trim(th, fr,
-                        pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
-                        PGS_TRIM_SLACK);
-    }
-    if (to) {
-        struct pgs_region *r = pgs__region_of(th, to);
-        if (r->occupant != to && show(th, r, to) != 0) {
-            if (!th->sw_resume)
-                die_switch(from, to); /* no one to return an error to */
-            /* The resume fails: back to the resumer, whose pgs_resume
-             * returns -1 with errno set by show().  If it was evicted
-             * from this region, show it again. */
-            int e = errno;
-            th->current = from; /* first: see pgs_yield */
-            __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            pgs__set_state(to, th->sw_was);
-            if (from && pgs__region_of(th, from)->occupant != from &&
-                show(th, pgs__region_of(th, from), from) != 0)
-                die_switch(from, to);
-            errno = e;
-            return (struct pgs_jump){ from ? from->sp : th->main_sp,
-                                      (void *)(intptr_t)-1 };
-        }
-        if (!to->sp)
-            to->sp = pgs__frame_init(r->top, pgs__task_main, to);
-    }
-    pgs__note_peak(th);
-    /* A yield or a finish: the resumer's stack is in place now, so its
-     * output can be stored. */
-    if (!th->sw_resume && from->out)
-        *from->out = th->sw_out;
-    return (struct pgs_jump){ to ? to->sp : th->main_sp, th->sw_value };
-}
-
-/*
- * Run fn(th, arg) on the switch stack and come back: a switch from the
- * running context to itself through the switch stack.  The running
- * context's stack pointer is saved where a switch would save it, so fn may
- * evict the running task from its region, as long as it shows it again.
- */
-struct pgs_call {
-    void (*fn)(struct pgs_thread *, void *);
-    struct pgs_thread *th;
-    void *arg;
-};
-
-static struct pgs_jump call_trampoline(void *p)
-{
-    struct pgs_call c = *(struct pgs_call *)p; /* p may move with the region */
-    c.fn(c.th, c.arg);
-    pgs_task *self = c.th->current;
-    return (struct pgs_jump){ self ? self->sp : c.th->main_sp, NULL };
-}
-
-void pgs__on_switch_stack(struct pgs_thread *th,
-                          void (*fn)(struct pgs_thread *, void *), void *arg)
-{
-    struct pgs_call c = { fn, th, arg };
-    pgs_task *self = th->current;
-    pgs__switch_via(self ? &self->sp : &th->main_sp, &c, call_trampoline,
-                    th->switch_top);
-}
-
 /* Make r show t for a moment (pgs_backtrace): returns the task r showed
  * before (to give back to pgs__show_again), or t itself if it already
  * showed.  -1 on failure. */
@@ -558,15 +475,15 @@ int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
     *before = r->occupant;
     if (r->occupant == t)
         return 0;
-    /* show() counts a remap and a task's depth; neither is the task's
+    /* pgs__show counts a remap and a task's depth; neither is the task's
      * doing here, so keep the figures as they were. */
     uint64_t remaps = th->remaps;
     size_t peak = t->peak_pages;
-    int rc = show(th, r, t);
+    int rc = pgs__show(th, r, t);
     th->remaps = remaps;
     t->peak_pages = peak;
     if (rc != 0) {
-        /* show() may have evicted `before` (the caller itself, if it runs
+        /* pgs__show may have evicted `before` (the caller itself, if it runs
          * in this region) before t failed to map: it must show again
          * before anyone runs on it. */
         int e = errno;
@@ -584,7 +501,7 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before)
         return;
     uint64_t remaps = th->remaps;
     size_t peak = before->peak_pages;
-    if (show(th, r, before) != 0) {
+    if (pgs__show(th, r, before) != 0) {
         struct pgs_msg m = { .len = 0 };
         pgs__msg_str(&m, "pagedstack: pgs_backtrace: cannot show task ");
         pgs__msg_task(&m, before);
