@@ -89,7 +89,7 @@ static void (*volatile expect_fn)(void);
 static void on_segv_info(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t ip = pgs__uc_pc(uc);
     calls++;
     if (sig != SIGSEGV || si->si_addr != expect_addr ||
         si->si_code != expect_code || !in_function(ip, expect_fn)) {
