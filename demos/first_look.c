@@ -19,7 +19,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include "pagedstack.h"
-#include "mem_measure.h"
+#include "harness.h"
 
 #define KiB ((size_t)1 << 10)
 #define MiB ((size_t)1 << 20)

@@ -1,12 +1,51 @@
 # SPDX-License-Identifier: MIT
 # Demo programs: what the library is for, measured.
-include $(srcdir)/demos/memory.mk
-include $(srcdir)/demos/bench.mk
+#
+#   first_look.c  the README's first program: 100,000 tasks and their cost
+#   harness/      demos/bench: cells in child processes, timing, memory
+#                 readings, CSV rows, and the report writer
+#   models/       the models compared, each written once for every demo
+#   switch/       the switch benchmark (demos/run_bench.sh)
+#   memory/       the memory comparison (demos/run_memory.sh)
+#   echo/         the server demo on libuv (demos/echo/run.sh)
+demo_cppflags = $(AM_CPPFLAGS) -I$(srcdir)/demos/harness \
+	-I$(srcdir)/demos/models
+
+# -no-install: no libtool wrapper script, so that the program that runs is
+# the one the parent runs again for every cell.
+noinst_PROGRAMS += demos/first_look demos/bench
+demos_first_look_SOURCES = demos/first_look.c demos/harness/measure.c \
+	demos/harness/harness.h
+demos_first_look_CPPFLAGS = $(demo_cppflags)
+demos_first_look_LDADD = libpagedstack.la
+demos_first_look_LDFLAGS = -no-install
+
+demos_bench_SOURCES = demos/harness/harness.h \
+	demos/harness/main.c demos/harness/cell.c demos/harness/measure.c \
+	demos/harness/report.c demos/harness/row.c demos/harness/timing.c \
+	demos/models/model.h demos/models/job.c demos/models/models.c \
+	demos/models/pagedstack.c demos/models/switched.c \
+	demos/models/threads.c demos/switch/switch.c demos/memory/memory.c
+demos_bench_CPPFLAGS = $(demo_cppflags)
+# The internal library (the same sources, internals visible): its system
+# call wrappers count (models/pagedstack.c), and the models on stacks of
+# their own switch with its register switch (models/switched.c).
+demos_bench_LDADD = libpagedstack-internal.la $(PTHREAD_LIBS) -lm
+demos_bench_LDFLAGS = -no-install
+
+# Smoke runs of both experiments: every model and kind of scenario, tiny
+# counts; they never check a time.
+TESTS += demos/bench-quick.test demos/memory-quick.test
+EXTRA_DIST += demos/bench-quick.test demos/memory-quick.test \
+	demos/run_bench.sh demos/run_memory.sh demos/models/fcontext.cpp \
+	demos/models/build-fcontext.sh demos/memory/plot.gp \
+	demos/switch/README.md demos/memory/README.md
+CLEANFILES += demos/bench-fcontext
+
 include $(srcdir)/demos/echo/echo.mk
 
 # The measured results the README cites, shipped in the tarball: every
-# file of demos/results but what a quick or interrupted benchmark run
-# leaves there (bench-quick.*, bench-partial.*; see .gitignore).
+# file of demos/results but what a quick or partial run leaves there.
 dist-hook: dist-demo-results
 dist-demo-results:
 	$(MKDIR_P) $(distdir)/demos/results

@@ -177,7 +177,7 @@ PGS_EXPORT int pgs_thread_fini(void);
  *           replaced past its sigaction (a program that bound libc's
  *           sigaction before the library was loaded with dlopen; a handler
  *           installed through the library's sigaction never replaces it).
- *           Checked on the thread's first create and then on every 64th
+ *           Checked on the thread's first create and then on every 1024th
  *           (the check costs two system calls, and creating a task
  *           otherwise costs none).
  *   and any errno of pgs_thread_init.

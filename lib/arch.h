@@ -46,17 +46,26 @@ static inline void pgs__cpu_relax(void)
     __builtin_ia32_pause();
 }
 
-/* Whether this CPU has the vector loop below (AVX2); without it the scan
- * is no faster than the clear it saves. */
+/*
+ * The scratch scan's vector loop: 0 for none, 1 for 32-byte loads (AVX2),
+ * 2 for 64-byte loads (AVX-512).  The wide loads only where they cost the
+ * rest of the program nothing: on AMD's CPUs; some of Intel's lower their
+ * clock for a while after any 512-bit instruction (the C library avoids
+ * them there too).  Without AVX2 the scan is no faster than the clear it
+ * saves.
+ */
 static inline int pgs__fast_scan(void)
 {
+    __builtin_cpu_init();
+    if (__builtin_cpu_supports("avx512f") && __builtin_cpu_is("amd"))
+        return 2;
     return __builtin_cpu_supports("avx2");
 }
 
-/* p and end 128-byte aligned: the first 128-byte block at or above p with
+/* p and end 128-byte aligned: the first 128-byte line at or above p with
  * a non-zero byte, or end. */
-__attribute__((target("avx2"))) static inline char *pgs__first_dirty(char *p,
-                                                                     char *end)
+__attribute__((target("avx2"))) static inline char *
+pgs__first_dirty_256(char *p, char *end)
 {
     for (; p < end; p += 128) {
         const __m256i *v = (const __m256i *)p;
@@ -68,6 +77,44 @@ __attribute__((target("avx2"))) static inline char *pgs__first_dirty(char *p,
             break;
     }
     return p;
+}
+
+/* The same with 64-byte loads, one test per 512-byte block (two loads a
+ * cycle and no branch between them: on the CPUs measured it reads a clean
+ * page in about half the time), then the line within the block. */
+__attribute__((target("avx512f"))) static inline char *
+pgs__first_dirty_512(char *p, char *end)
+{
+    for (; p + 512 <= end; p += 512) {
+        const __m512i *v = (const __m512i *)p;
+        /* 0xfe: a | b | c. */
+        __m512i a = _mm512_ternarylogic_epi64(_mm512_load_si512(v),
+                                              _mm512_load_si512(v + 1),
+                                              _mm512_load_si512(v + 2), 0xfe);
+        __m512i b = _mm512_ternarylogic_epi64(_mm512_load_si512(v + 3),
+                                              _mm512_load_si512(v + 4),
+                                              _mm512_load_si512(v + 5), 0xfe);
+        __m512i c = _mm512_or_si512(_mm512_load_si512(v + 6),
+                                    _mm512_load_si512(v + 7));
+        a = _mm512_ternarylogic_epi64(a, b, c, 0xfe);
+        if (_mm512_test_epi64_mask(a, a))
+            break;
+    }
+    for (; p < end; p += 128) {
+        const __m512i *v = (const __m512i *)p;
+        __m512i a = _mm512_or_si512(_mm512_load_si512(v),
+                                    _mm512_load_si512(v + 1));
+        if (_mm512_test_epi64_mask(a, a))
+            break;
+    }
+    return p;
+}
+
+/* The loop pgs__fast_scan chose (how: 1 or 2). */
+static inline char *pgs__first_dirty(int how, char *p, char *end)
+{
+    return how == 2 ? pgs__first_dirty_512(p, end)
+                    : pgs__first_dirty_256(p, end);
 }
 
 /* Fill the machine context mc (a ucontext_t's uc_mcontext, or libunwind's
@@ -121,8 +168,9 @@ static inline int pgs__fast_scan(void)
     return 1;
 }
 
-static inline char *pgs__first_dirty(char *p, char *end)
+static inline char *pgs__first_dirty(int how, char *p, char *end)
 {
+    (void)how;
     for (; p < end; p += 128) {
         const uint64_t *q = (const uint64_t *)p;
         uint64x2_t o = vorrq_u64(

@@ -220,6 +220,7 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
                 uintptr_t addr, siginfo_t *si, ucontext_t *uc)
 {
     struct pgs_region *r = pgs__region_of(th, t);
+    pgs_assert(r->occupant == t, "a task grows in the region that shows it");
     size_t have = r->mapped;
     size_t want = have + (have < PGS_GROW_MAX_PAGES ? have : PGS_GROW_MAX_PAGES);
     if (want < need)
@@ -243,6 +244,7 @@ static int grow(struct pgs_thread *th, pgs_task *t, size_t need,
                    "the system refused memory for stack pages", 0, si, uc);
         return 0;
     }
+    pgs_assert(r->mapped >= need, "a grown task's pages cover its stack");
     if (r->mapped > t->peak_pages)
         t->peak_pages = r->mapped;
     pgs__note_peak(th);

@@ -83,8 +83,12 @@ void pgs__page_init(void);
  * needs (after a deep call returned) gives them back.  Below it, keeping
  * them is cheaper than two system calls now and a fault later. */
 #define PGS_TRIM_SLACK ((size_t)64)
-/* pgs_create checks that faults can still reach the library this often. */
-#define PGS_CHECK_EVERY 64u
+/* pgs_create checks that faults can still reach the library on a thread's
+ * first create and then this often.  The check takes two system calls
+ * (about 2 us on the VM this was measured on): every 64th create, that was
+ * a third of what creating, running and destroying a task cost
+ * (demos/bench_switch create: 105 -> 66 ns with every 1024th). */
+#define PGS_CHECK_EVERY 1024u
 /*
  * The alternate signal stack: every signal handler of a thread that runs
  * tasks runs there (lib/interpose.c), the library's fault handler with its
@@ -106,6 +110,23 @@ void pgs__page_init(void);
 
 #define pgs_fast(x) __builtin_expect(!!(x), 1)
 #define pgs_slow(x) __builtin_expect(!!(x), 0)
+
+/*
+ * An invariant that guards memory (which task's bytes a region shows),
+ * checked in every build: NDEBUG does not remove it.  A broken one prints
+ * one line (file, line, the invariant in words) and the process dies by
+ * SIGSEGV, as the library's other fatal reports do.  Async-signal-safe,
+ * so the fault handler may use it; on a hot path it costs a compare and a
+ * branch predicted not taken.
+ */
+#define pgs_assert(cond, what)                                               \
+    do {                                                                     \
+        if (pgs_slow(!(cond)))                                               \
+            pgs__assert_fail(__FILE__, __LINE__, what);                      \
+    } while (0)
+__attribute__((noreturn, cold)) void pgs__assert_fail(const char *file,
+                                                      int line,
+                                                      const char *what);
 
 struct pgs_thread;
 
@@ -208,7 +229,8 @@ struct pgs_thread {
                                   frame and the headroom below, in pages */
 
     size_t copy_max;           /* live bytes up to which eviction copies */
-    int fast_scan;             /* the scratch clear scans first (arch.h) */
+    int fast_scan;             /* the scratch clear's vector loop, 0 for
+                                  none (pgs__fast_scan, arch.h) */
 
     /* The alternate signal stack and the switch stack (one mapping). */
     size_t sigstack_size;      /* the smallest alternate stack allowed */
@@ -330,6 +352,24 @@ static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
     return &th->regions[t->region];
 }
 
+/* Whether t's home agrees with where its stack is (for pgs_assert): the
+ * region that shows it, a saved copy, pages of its own extent, or nowhere
+ * (it never ran, or it is done). */
+static inline int pgs__home_agrees(struct pgs_thread *th, const pgs_task *t)
+{
+    int shown = pgs__region_of(th, t)->occupant == t;
+    switch (t->home) {
+    case PGS_HOME_REGION:
+        return shown;
+    case PGS_HOME_COPY:
+        return !shown && t->buf && t->buflen && t->buflen <= t->bufcap;
+    case PGS_HOME_EXTENT:
+        return !shown && t->extent != PGS_NO_EXTENT;
+    default:
+        return !shown && (!t->sp || t->state == PGS_DONE);
+    }
+}
+
 /* thread.c */
 struct pgs_thread *pgs__thread_get(void); /* init with defaults if needed */
 int pgs__thread_unsafe(void); /* -1 + EPERM if faults cannot reach us */
@@ -345,10 +385,34 @@ int pgs__extent_grow(struct pgs_thread *th, size_t extent, size_t have,
                      size_t want, size_t limit, int *over_cap);
 int pgs__extent_trim(struct pgs_thread *th, size_t extent, size_t have,
                      size_t keep);
-size_t pgs__held_bytes(const struct pgs_thread *th);
-size_t pgs__limit(const struct pgs_thread *th, size_t margin);
 size_t pgs__margin(const struct pgs_thread *th, size_t tasks);
-void pgs__note_peak(struct pgs_thread *th);
+
+/* The pool's figures, inline: every switch through a shared region reads
+ * them. */
+
+/* Stack memory the thread's tasks and regions hold: pages allocated in
+ * extents plus saved copies. */
+static inline size_t pgs__held_bytes(const struct pgs_thread *th)
+{
+    return th->held_pages * PGS_PAGE + th->copy_bytes;
+}
+
+/* The most stack memory the thread may hold after an allocation, leaving
+ * `margin` bytes of its cap free (no limit without a cap). */
+static inline size_t pgs__limit(const struct pgs_thread *th, size_t margin)
+{
+    if (!th->cap_bytes)
+        return (size_t)-1;
+    return th->cap_bytes > margin ? th->cap_bytes - margin : 0;
+}
+
+/* Record the peak; called where no switch is half done. */
+static inline void pgs__note_peak(struct pgs_thread *th)
+{
+    size_t b = pgs__held_bytes(th);
+    if (b > th->peak_bytes)
+        th->peak_bytes = b;
+}
 
 /* region.c: reserving and remapping regions. */
 int pgs__regions_reserve(struct pgs_thread *th);
@@ -362,6 +426,9 @@ void pgs__region_populate(struct pgs_thread *th, struct pgs_region *r,
                           uintptr_t sp);
 int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
                      size_t want, int *over_cap);
+
+/* scan.c: the scratch clear. */
+char *pgs__scratch_clear(struct pgs_thread *th, char *bottom, char *end);
 
 /* fault.c */
 int pgs__handler_install(void);

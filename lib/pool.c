@@ -117,13 +117,6 @@ off_t pgs__extent_offset(const struct pgs_thread *th, size_t extent,
                    (page_from_top + 1) * PGS_PAGE);
 }
 
-/* Stack memory the thread's tasks and regions hold: pages allocated in
- * extents plus saved copies. */
-size_t pgs__held_bytes(const struct pgs_thread *th)
-{
-    return th->held_pages * PGS_PAGE + th->copy_bytes;
-}
-
 /*
  * The room creation and growth leave under the cap so that the tasks that
  * exist (`tasks` of them: th->tasks, or one more for a create) can always
@@ -139,25 +132,6 @@ size_t pgs__margin(const struct pgs_thread *th, size_t tasks)
     if (tasks > th->tasks && !th->free_region)
         users++;
     return users > 1 ? th->start_bytes : 0;
-}
-
-/*
- * The most stack memory the thread may hold after an allocation, leaving
- * `margin` bytes of its cap free (no limit without a cap).
- */
-size_t pgs__limit(const struct pgs_thread *th, size_t margin)
-{
-    if (!th->cap_bytes)
-        return (size_t)-1;
-    return th->cap_bytes > margin ? th->cap_bytes - margin : 0;
-}
-
-/* Record the peak; called where no switch is half done. */
-void pgs__note_peak(struct pgs_thread *th)
-{
-    size_t b = pgs__held_bytes(th);
-    if (b > th->peak_bytes)
-        th->peak_bytes = b;
 }
 
 /* Allocate pages [have, want) of `extent`, zeroed, if the thread then

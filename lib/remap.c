@@ -87,34 +87,25 @@ static void region_trim(struct pgs_thread *th, struct pgs_region *r,
     pgs__region_lower(r, keep);
 }
 
-/*
- * The scratch clear.  Whoever ran in a region may have written anywhere in
- * its mapped pages, and only the bytes themselves can tell how deep.  But
- * below the lowest line anyone wrote, the pages hold zeros already (pages
- * come zeroed, and every clear leaves zeros): find that line by reading,
- * which is about twice as fast as writing and leaves the zero lines clean
- * in the cache, and clear only from there.  The scan reads every byte it
- * passes, so it is exact whatever happened before.  Its vector loop is
- * the architecture's (pgs__first_dirty, arch.h).
- *
- * scratch_clear zeroes [bottom, end) of a region's mapped pages (bottom
- * page-aligned).  It returns the lowest line that held anything, or NULL
- * if that is not known: without a vector loop (AVX2 on x86-64) the scan
- * is no faster than the clear, so it just clears.
- */
-static char *scratch_clear(struct pgs_thread *th, char *bottom, char *end)
+/* Clear r's mapped pages below sp, where a task that needs `need` pages
+ * will run, and count whether the slack below those pages was clean (see
+ * PGS_CLEAN_SCANS). */
+static void scratch_clear(struct pgs_thread *th, struct pgs_region *r,
+                          size_t need, char *sp)
 {
-    th->scan_bytes += (uint64_t)(end - bottom);
-    char *dirty = NULL;
-    if (th->fast_scan)
-        bottom = dirty = pgs__first_dirty(
-            bottom, (char *)((uintptr_t)end & ~(uintptr_t)127));
-    memset(bottom, 0, (size_t)(end - bottom));
-    return dirty;
+    char *dirty = pgs__scratch_clear(th, r->top - r->mapped * PGS_PAGE, sp);
+    if (r->mapped > need) {
+        if (!dirty || dirty >= r->top - need * PGS_PAGE)
+            r->clean_scans++;
+        else
+            r->clean_scans = 0;
+    }
 }
 
 static void free_copy(struct pgs_thread *th, pgs_task *t)
 {
+    if (!t->buf) /* most tasks that finish or are destroyed */
+        return;
     free(t->buf);
     th->copy_bytes -= t->bufcap;
     t->buf = NULL;
@@ -162,6 +153,8 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
                   size_t allow)
 {
+    pgs_assert(r->occupant == o && o->home == PGS_HOME_REGION,
+               "the task a region shows is its occupant, at home there");
     uintptr_t sp = (uintptr_t)o->sp;
     /* A task that waits on a stack of its own keeps all it has mapped:
      * where in the region its live frames end, nothing here can tell. */
@@ -195,6 +188,8 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
 {
     int over_cap;
     uintptr_t sp = entry_sp(r, t);
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
     /* Off the region (see evict), t needs the pages it brings. */
     size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
                                             : 0;
@@ -246,19 +241,21 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         region_trim(th, r, need, 0); /* if it fails, the scan goes on */
     }
     size_t have = r->mapped;
-    if (want < have)
+    if (want > have) {
+        /* Under a cap the copy's buffer is given back once the copy is in
+         * place, so the switch may count on it. */
+        size_t limit = pgs__limit(th, 0);
+        if (th->cap_bytes)
+            limit = pgs__sat_add(limit, t->bufcap);
+        if (pgs__extent_grow(th, r->extent, have, want, limit, &over_cap))
+            goto fail_extent;
+    } else {
         want = have;
-    /* Under a cap the copy's buffer is given back once the copy is in
-     * place, so the switch may count on it. */
-    size_t limit = pgs__limit(th, 0);
-    if (th->cap_bytes)
-        limit = pgs__sat_add(limit, t->bufcap);
-    if (want > have &&
-        pgs__extent_grow(th, r->extent, have, want, limit, &over_cap) != 0)
-        goto fail_extent;
+    }
     /* A fresh extent must replace whatever r showed; otherwise only the
-     * new pages need mapping. */
-    if (pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
+     * new pages need mapping (on most switches none). */
+    if ((fresh_extent || want > have) &&
+        pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
                         1) != 0) {
         int e = errno;
         pgs__extent_trim(th, r->extent, want, have);
@@ -271,13 +268,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
-    char *dirty = scratch_clear(th, r->top - want * PGS_PAGE, (char *)sp);
-    if (want > need) {
-        if (!dirty || dirty >= r->top - need * PGS_PAGE)
-            r->clean_scans++;
-        else
-            r->clean_scans = 0;
-    }
+    scratch_clear(th, r, need, (char *)sp);
     if (t->home == PGS_HOME_COPY) {
         memcpy((void *)sp, t->buf, t->buflen);
         /* The buffer is kept for the task's next eviction (and counted), but
@@ -298,10 +289,52 @@ fail_extent:
     return -1;
 }
 
+/*
+ * The common switch through a shared region, in one piece: shallow
+ * occupant o is copied out into the buffer it has, and t's saved copy goes
+ * back where r's scratch covers it already, with no cap to count against
+ * and nothing to trim.  What evict and enter would do, without the cases
+ * that need a system call or an allocation.  Returns 0 if it did the
+ * switch; -1 (nothing changed) if show's general path must.
+ */
+static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
+                       pgs_task *o, pgs_task *t)
+{
+    char *out = o->sp, *in = t->sp;
+    if (th->cap_bytes || t->home != PGS_HOME_COPY || !pgs__sp_in(r, out))
+        return -1;
+    size_t live = (size_t)(r->top - out);
+    size_t cap = pgs__round_up(live, 16);
+    size_t keep = pgs__cover(r, (uintptr_t)out - th->headroom);
+    size_t need = pgs__cover(r, (uintptr_t)in - th->headroom);
+    if (live > th->copy_max || cap > o->bufcap || cap * 2 < o->bufcap ||
+        r->mapped > keep + PGS_SCRATCH_SLACK || need > r->mapped ||
+        (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS))
+        return -1;
+    pgs_assert(r->occupant == o && o->home == PGS_HOME_REGION,
+               "the task a region shows is its occupant, at home there");
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
+    pgs_track_region_reset(r);
+    memcpy(o->buf, out, live);
+    o->buflen = live;
+    o->home = PGS_HOME_COPY;
+    scratch_clear(th, r, need, in);
+    memcpy(in, t->buf, t->buflen);
+    r->occupant = t;
+    t->home = PGS_HOME_REGION;
+    if (r->mapped > t->peak_pages)
+        t->peak_pages = r->mapped;
+    th->remaps++;
+    return 0;
+}
+
 /* Make r show t, evicting its occupant.  On failure r shows nothing (or
  * its scratch) and errno says why. */
 static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
+    if (r->occupant && swap_copies(th, r, r->occupant, t) == 0)
+        return 0;
     size_t shown = r->mapped;
     pgs_track_region_reset(r);
     if (r->occupant)
@@ -319,6 +352,10 @@ static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
     }
     r->occupant = t;
     t->home = PGS_HOME_REGION;
+    uintptr_t sp = entry_sp(r, t);
+    pgs_assert(!pgs__sp_in(r, (void *)sp) ||
+                   pgs__cover(r, sp - th->headroom) <= r->mapped,
+               "the pages a region maps cover its occupant's live stack");
     size_t depth = r->mapped;
     if (depth > t->peak_pages)
         t->peak_pages = depth;
@@ -395,6 +432,8 @@ void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
 int pgs__unhome(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
+    pgs_assert(pgs__home_agrees(th, t),
+               "a task's home says where its stack is");
     switch (t->home) {
     case PGS_HOME_REGION:
         /* Its pages stay in the region as scratch, cleared before any

@@ -171,3 +171,17 @@ void pgs__die(struct pgs_msg *m)
     pgs__msg_emit(m);
     pgs__die_by_segv();
 }
+
+/* pgs_assert's failure: "pagedstack: FILE:LINE: invariant broken: WHAT". */
+void pgs__assert_fail(const char *file, int line, const char *what)
+{
+    struct pgs_msg m = { .len = 0 };
+    pgs__msg_str(&m, "pagedstack: ");
+    pgs__msg_str(&m, file);
+    pgs__msg_str(&m, ":");
+    pgs__msg_dec(&m, (uint64_t)line);
+    pgs__msg_str(&m, ": invariant broken: ");
+    pgs__msg_str(&m, what);
+    pgs__msg_str(&m, "\n");
+    pgs__die(&m);
+}

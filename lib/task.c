@@ -120,8 +120,8 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
         errno = EINVAL;
         return NULL;
     }
-    struct pgs_thread *th = pgs__thread_get();
-    if (!th)
+    struct pgs_thread *th = pgs__tls;
+    if (pgs_slow(!th) && !(th = pgs__thread_get()))
         return NULL;
     /* If the SIGSEGV handler has been replaced, or SIGSEGV is blocked, the
      * first stack fault would kill the process with no word of why.  The
@@ -248,6 +248,7 @@ PGS_EXPORT void *pgs_yield(void *out)
     /* A task that comes back from deep calls and waits gives back what
      * lies far below its stack pointer; the slow path does that. */
     struct pgs_region *r = pgs__region_of(th, self);
+    pgs_assert(r->occupant == self, "a running task is its region's occupant");
     char *here = __builtin_frame_address(0);
     int trim = pgs__sp_in(r, here) &&
                r->mapped > pgs__cover(r, (uintptr_t)here - th->headroom) +

@@ -8,6 +8,8 @@
  *   pages allocated in the memfd == held_pages
  *   held bytes == what the tasks hold + the scratch of empty regions
  */
+/* pgs_assert survives NDEBUG: this file is built with it. */
+#define NDEBUG 1
 #include "config.h"
 #include <errno.h>
 #include <stdlib.h>
@@ -225,6 +227,65 @@ static void *fn_wait_at(void *arg)
     return V(2);
 }
 
+/* pgs_assert: one line naming the file, the line and the invariant, then
+ * death by SIGSEGV.  This file is built with NDEBUG, which must not
+ * matter. */
+static void child_assert(void *arg)
+{
+    int two = (int)(uintptr_t)arg;
+    pgs_assert(two + two == 5, "two and two make five");
+}
+
+START_TEST(assert_reports)
+{
+    struct core_child c;
+    core_run_child(child_assert, V(2), &c);
+    ck_assert_msg(core_child_segv(&c), "status %#x", c.status);
+    ck_assert_msg(strstr(c.err, "pagedstack: ") == c.err &&
+                      strstr(c.err, "core_internal.c:") &&
+                      strstr(c.err, ": invariant broken: two and two make "
+                                    "five\n"),
+                  "stderr: %s", c.err);
+}
+END_TEST
+
+/* A task that takes itself out of its region, then yields: the yield finds
+ * the region's occupant is not the running task. */
+static void *unshown_fn(void *arg)
+{
+    pgs__region_of(pgs__tls, pgs_self())->occupant = NULL;
+    pgs_yield(NULL);
+    return arg;
+}
+
+/* A waiting task that says it keeps its pages in an extent it does not
+ * have: its destroy finds its home disagrees with where its stack is. */
+static void child_broken_home(void *arg)
+{
+    pgs_task *t = pgs_create(arg ? unshown_fn : core_yield_forever, NULL);
+    if (!t || pgs_resume(t, NULL, NULL) != 0)
+        _exit(3);
+    if (arg)
+        _exit(4); /* the yield should have died */
+    pgs__region_of(pgs__tls, t)->occupant = NULL;
+    t->home = PGS_HOME_EXTENT;
+    t->extent = PGS_NO_EXTENT;
+    pgs_destroy(t);
+}
+
+START_TEST(assert_region_invariants)
+{
+    static const char *const what[] = {
+        "a task's home says where its stack is",
+        "a running task is its region's occupant",
+    };
+    struct core_child c;
+    core_run_child(child_broken_home, V(_i), &c);
+    ck_assert_msg(core_child_segv(&c), "status %#x", c.status);
+    ck_assert_msg(strstr(c.err, what[_i]) != NULL, "stderr: %s", c.err);
+}
+END_TEST
+
 START_TEST(homes)
 {
     struct pgs_config cfg = { .regions = 1 };
@@ -385,6 +446,45 @@ START_TEST(books_balance)
 }
 END_TEST
 
+/*
+ * The scratch clear, with each vector loop the CPU offers (_i: none, and
+ * each pgs__fast_scan value up to this CPU's): one nonzero byte anywhere in two pages below an end on
+ * no particular boundary is found (the clear starts at its 128-byte line,
+ * or at the part line just below the end if it lies there), everything
+ * below the end is zero afterwards, and nothing at or above the end is
+ * touched.
+ */
+START_TEST(scan_finds_every_byte)
+{
+    if (_i > pgs__fast_scan())
+        return; /* this CPU has no such loop */
+    enum { SPAN = 2 * 4096, END = SPAN - 40 };
+    static unsigned char mem[SPAN + 128] __attribute__((aligned(4096)));
+    struct pgs_thread th;
+    memset(&th, 0, sizeof th);
+    th.fast_scan = _i;
+    char *bottom = (char *)mem, *end = bottom + END;
+    char *lines = bottom + (END & ~127);
+    for (size_t at = 0; at < END; at++) {
+        mem[at] = (unsigned char)(at % 255 + 1);
+        memset(mem + END, 0xee, sizeof mem - END);
+        char *dirty = pgs__scratch_clear(&th, bottom, end);
+        if (_i == 0)
+            ck_assert_ptr_null(dirty);
+        else if (at < (size_t)(lines - bottom))
+            ck_assert_ptr_eq(dirty, bottom + (at & ~(size_t)127));
+        else
+            ck_assert_ptr_eq(dirty, lines);
+        ck_assert_msg(mem[at] == 0, "scan %d: byte %zu left", _i, at);
+        for (size_t k = END; k < sizeof mem; k++)
+            ck_assert_uint_eq(mem[k], 0xee);
+    }
+    for (size_t k = 0; k < END; k++)
+        ck_assert_uint_eq(mem[k], 0);
+    ck_assert_uint_eq(th.scan_bytes, (uint64_t)END * END);
+}
+END_TEST
+
 void core_add_internal(Suite *s)
 {
     TCase *tc = core_tcase(s, "internal");
@@ -395,5 +495,8 @@ void core_add_internal(Suite *s)
     tcase_add_test(tc, pool_cap);
     tcase_add_test(tc, message_format);
     tcase_add_test(tc, homes);
+    tcase_add_test(tc, assert_reports);
+    tcase_add_loop_test(tc, assert_region_invariants, 0, 2);
     tcase_add_loop_test(tc, books_balance, 1, 5);
+    tcase_add_loop_test(tc, scan_finds_every_byte, 0, 3);
 }

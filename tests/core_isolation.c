@@ -323,6 +323,18 @@ static void *fn_byte_at(void *arg)
     return NULL;
 }
 
+/* The same, but the writer then waits in the region, so that B's coming
+ * back evicts it: the switch of one saved copy for another.  It waits
+ * once before, at the same depth, so that it has its copy buffer already
+ * (the switch that needs none of the general path's work). */
+static void *fn_byte_at_wait(void *arg)
+{
+    pgs_yield(NULL);
+    byte_at(arg);
+    pgs_yield(NULL);
+    return NULL;
+}
+
 static CORE_NOINLINE void wait_down(size_t n)
 {
     volatile char pad[n];
@@ -357,6 +369,7 @@ static void *fn_wait_check(void *arg)
     return V(2);
 }
 
+/* _i: 0, the writer A has finished when B comes back; 1, A waits. */
 START_TEST(below_copied_sp_cleared)
 {
     struct pgs_config cfg = { .regions = 1 };
@@ -367,11 +380,19 @@ START_TEST(below_copied_sp_cleared)
         pgs_task *b = pgs_create(fn_wait_check, V(1024 + 16 * (k % 8)));
         ck_assert_int_eq(pgs_resume(b, NULL, NULL), 0);
         char *sp = b->sp;
-        pgs_task *a = pgs_create(fn_byte_at, sp - k);
+        pgs_task *a = pgs_create(_i ? fn_byte_at_wait : fn_byte_at, sp - k);
         ck_assert_int_eq(pgs_resume(a, NULL, NULL), 0);
-        ck_assert_int_eq(pgs_state(a), PGS_DONE);
+        if (_i) { /* another task evicts A; A writes and waits */
+            pgs_task *c = pgs_create(core_yield_forever, NULL);
+            ck_assert_int_eq(pgs_resume(c, NULL, NULL), 0);
+            ck_assert_int_eq(pgs_resume(a, NULL, NULL), 0);
+            ck_assert_int_eq(pgs_destroy(c), 0);
+        }
+        ck_assert_int_eq(pgs_state(a), _i ? PGS_SUSPENDED : PGS_DONE);
         ck_assert_int_eq(pgs_resume(b, NULL, &out), 0);
         ck_assert_ptr_eq(out, V(2));
+        if (_i)
+            ck_assert_int_eq(pgs_resume(a, NULL, NULL), 0);
         ck_assert_int_eq(pgs_destroy(a), 0);
         ck_assert_int_eq(pgs_destroy(b), 0);
     }
@@ -384,5 +405,5 @@ void core_add_isolation(Suite *s)
     tcase_add_loop_test(tc, deeper_sees_zeroes, 0, ISO_MODES * (int)NDEPTHS);
     tcase_add_loop_test(tc, deeper_sees_zeroes_many, 1, 5);
     tcase_add_loop_test(tc, stray_byte_cleared, 0, 2);
-    tcase_add_test(tc, below_copied_sp_cleared);
+    tcase_add_loop_test(tc, below_copied_sp_cleared, 0, 2);
 }

@@ -186,11 +186,12 @@ START_TEST(create_with_handler_replaced)
 }
 END_TEST
 
-/* After the first create the check is made every 64th: a replacement is
- * caught within 64 creates. */
+/* After the first create the check is made every PGS_CHECK_EVERY-th: a
+ * replacement is caught within that many creates. */
 START_TEST(create_notices_handler_replaced_later)
 {
-    pgs_task *v[70];
+    enum { MAX = PGS_CHECK_EVERY + 6 };
+    static pgs_task *v[MAX];
     v[0] = pgs_create(core_return_arg, NULL);
     ck_assert_ptr_nonnull(v[0]);
     struct sigaction dfl;
@@ -200,14 +201,14 @@ START_TEST(create_notices_handler_replaced_later)
      * program that bound libc's before the library was loaded. */
     ck_assert_int_eq(pgs__real_sigaction(SIGSEGV, &dfl, NULL), 0);
     int n = 1;
-    for (; n < 70; n++) {
+    for (; n < MAX; n++) {
         errno = 0;
         v[n] = pgs_create(core_return_arg, NULL);
         if (!v[n])
             break;
     }
-    ck_assert_int_lt(n, 70);
-    ck_assert_int_le(n, 64);
+    ck_assert_int_lt(n, MAX);
+    ck_assert_int_le(n, PGS_CHECK_EVERY);
     ck_assert_int_eq(errno, EPERM);
     ck_assert_uint_eq(core_stats().tasks, (size_t)n);
     for (int i = 0; i < n; i++)

@@ -155,14 +155,14 @@ static void child_later(void *arg)
            reporter_old.sa_sigaction == before.sa_sigaction &&
                (reporter_old.sa_flags & SA_SIGINFO) ==
                    (before.sa_flags & SA_SIGINFO));
-    /* Growth of the existing tasks and of new ones (past the 64th create,
-     * where pgs_create checks the handler). */
+    /* Growth of the existing tasks and of new ones (past the
+     * PGS_CHECK_EVERY-th create, where pgs_create checks the handler). */
     t[N] = pgs_create(task_fn, (void *)(uintptr_t)(256 * REL_KIB));
     if (!t[N]) {
         printf("create after the reporter: %s\n", strerror(errno));
         return;
     }
-    for (int i = 0; i < 70; i++) {
+    for (int i = 0; i < (int)PGS_CHECK_EVERY + 6; i++) {
         pgs_task *x = pgs_create(task_fn, (void *)(uintptr_t)(16 * REL_KIB));
         if (!x || pgs_resume(x, NULL, NULL) != 0 || pgs_destroy(x) != 0) {
             printf("create %d after the reporter: %s\n", i, strerror(errno));

@@ -327,7 +327,7 @@ static void *noop(void *arg)
  * (0 if none failed); destroys what it created. */
 static int creates_until_eperm(int max)
 {
-    pgs_task *t[128];
+    static pgs_task *t[PGS_CHECK_EVERY + 1];
     int n = 0, failed_at = 0;
     for (int i = 1; i <= max; i++) {
         pgs_task *x = pgs_create(noop, NULL);
@@ -356,9 +356,11 @@ START_TEST(test_replaced_handler_eperm)
     /* Past the library's sigaction, as a program that bound libc's before
      * the library was loaded (dlopen): the library cannot see it. */
     ck_assert_int_eq(pgs__real_sigaction(SIGSEGV, &sa, NULL), 0);
-    int at = creates_until_eperm(64);
-    ck_assert_msg(at > 0 && at <= 64, "with the handler replaced, pgs_create "
-                  "must fail with EPERM within 64 creates (failed at %d)", at);
+    int at = creates_until_eperm(PGS_CHECK_EVERY);
+    ck_assert_msg(at > 0 && at <= (int)PGS_CHECK_EVERY,
+                  "with the handler replaced, pgs_create must fail with "
+                  "EPERM within %u creates (failed at %d)", PGS_CHECK_EVERY,
+                  at);
 }
 END_TEST
 
@@ -418,9 +420,10 @@ START_TEST(test_blocked_after_init_eperm)
     sigemptyset(&s);
     sigaddset(&s, SIGSEGV);
     ck_assert_int_eq(pthread_sigmask(SIG_BLOCK, &s, NULL), 0);
-    int at = creates_until_eperm(64);
-    ck_assert_msg(at > 0 && at <= 64, "with SIGSEGV blocked, pgs_create "
-                  "must fail with EPERM within 64 creates (failed at %d)", at);
+    int at = creates_until_eperm(PGS_CHECK_EVERY);
+    ck_assert_msg(at > 0 && at <= (int)PGS_CHECK_EVERY,
+                  "with SIGSEGV blocked, pgs_create must fail with EPERM "
+                  "within %u creates (failed at %d)", PGS_CHECK_EVERY, at);
     ck_assert_int_eq(pthread_sigmask(SIG_UNBLOCK, &s, NULL), 0);
 }
 END_TEST

@@ -34,7 +34,8 @@ demos_echo_echo_threads_SOURCES = demos/echo/server_threads.c $(echo_common)
 demos_echo_echo_threads_LDADD = $(PTHREAD_LIBS)
 
 demos_echo_echo_loadgen_SOURCES = demos/echo/loadgen.c $(echo_common) \
-	demos/mem_measure.c demos/mem_measure.h
-demos_echo_echo_loadgen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/demos
+	demos/harness/measure.c demos/harness/harness.h
+demos_echo_echo_loadgen_CPPFLAGS = $(AM_CPPFLAGS) -I$(srcdir)/demos/harness
 
-EXTRA_DIST += demos/echo/run.sh demos/echo/plot.gp demos/echo/smoke.test
+EXTRA_DIST += demos/echo/run.sh demos/echo/plot.gp demos/echo/smoke.test \
+	demos/echo/README.md demos/echo/servers.sh

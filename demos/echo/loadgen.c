@@ -2,25 +2,15 @@
 /*
  * The echo demo's load generator, a process of its own: N connections to
  * 127.0.0.1, each sending requests one at a time and checking every
- * answer, for a bounded number of rounds; then it stops.
+ * answer, for a bounded number of rounds; then it stops.  What it measures
+ * and how: demos/echo/README.md.
  *
  *   echo_loadgen --port-file FILE | --port N  [-n CONNECTIONS] [--rounds R]
  *       [--deep-share P] [--deep-depth D] [--shallow-depth D] [--seed S]
  *       [--wait-ms MS] [--label NAME] [--csv FILE]
  *
- * A request is deep (nested --deep-depth, about 1 MiB of the server's
- * stack) with probability --deep-share, else shallow.  Round 1 sends one
- * request per connection and is not timed: it opens every connection and
- * brings every handler to its waiting state.  Memory is read then, with
- * every connection open and idle: the growth since before the first
- * connection of this cgroup's charge and of MemTotal - MemAvailable
- * (server, load generator and both ends' socket buffers: the same in every
- * model, so the differences are the servers'), and the server's own
- * figures (STATS: VmRSS, and for pagedstack the pool's pages mapped
- * nowhere).  Rounds 2..R are timed: requests per second and latency
- * percentiles of every request.  --wait-ms first checks the server's
- * timer (WAIT).  Exit status 0 when every answer was right or a refusal
- * of a deep request ("ERR too deep"), 1 otherwise.
+ * Exit status 0 when every answer was right or a refusal of a deep
+ * request ("ERR too deep"), 1 otherwise.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -35,7 +25,7 @@
 #include <sys/socket.h>
 #include <unistd.h>
 #include <fcntl.h>
-#include "mem_measure.h"
+#include "harness.h"
 #include "request.h"
 #include "serve.h"
 #include "setup.h"
@@ -266,8 +256,7 @@ static int read_port(const char *file)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "port", required_argument, NULL, 'p' },
-        { "port-file", required_argument, NULL, 'f' },
+        ECHO_PORT_OPTIONS,
         { "connections", required_argument, NULL, 'n' },
         { "rounds", required_argument, NULL, 'r' },
         { "deep-share", required_argument, NULL, 'd' },

@@ -66,33 +66,13 @@ lo=${ports%%[[:space:]]*} hi=${ports##*[[:space:]]}
 
 # Run what was built now, even if the tree is rebuilt during the run.
 tmp=$(mktemp -d)
-server=
+. demos/echo/servers.sh
 trap '[ -z "$server" ] || kill "$server" 2>/dev/null; rm -rf "$tmp"' EXIT
 cp demos/echo/echo_uv demos/echo/echo_threads demos/echo/echo_loadgen "$tmp/"
 cp -L .libs/libpagedstack.so.0 "$tmp/"
 LD_LIBRARY_PATH="$tmp${LD_LIBRARY_PATH:+:$LD_LIBRARY_PATH}"
 export LD_LIBRARY_PATH
 build=$(git describe --always --dirty 2>/dev/null || echo 'this tree')
-
-start_server() {
-	rm -f "$tmp/port"
-	"$@" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
-	server=$!
-	i=0
-	while [ ! -s "$tmp/port" ] && [ $i -lt 300 ]; do
-		kill -0 "$server" 2>/dev/null || break
-		sleep 0.1
-		i=$((i + 1))
-	done
-	[ -s "$tmp/port" ] || { echo "run.sh: $* did not start:"; cat "$tmp/server.log"; exit 1; }
-}
-
-stop_server() {
-	kill "$server" 2>/dev/null || true
-	status=0
-	wait "$server" || status=$?
-	server=
-}
 
 # cell MODEL N SEED SERVER-COMMAND...
 cell() {
@@ -131,62 +111,14 @@ echo "run.sh: 64 KiB stacks without the depth check: $crash_note"
 mkdir -p "$out"
 cp "$tmp/echo.csv" "$out/echo.csv"
 
-# Medians per model and N, one line each, for the table and the chart.
-median() { # model n column
-	awk -F, -v m="$1" -v n="$2" -v c="$3" 'NR > 1 && $1 == m && $2 == n { print $c }' \
-		"$out/echo.csv" | sort -g | awk '{ v[NR] = $1 } END { if (NR) print v[int((NR + 1) / 2)]; else print "-" }'
-}
-kib() { awk -v b="$1" 'BEGIN { if (b == "-") print "-"; else printf "%.1f", b / 1024 }'; }
+# The table of medians (demos/bench report echo), and the chart's data.
+make -s demos/bench
 {
-	echo "# Echo server: pagedstack + libuv against thread-per-connection"
-	echo
-	echo "\`demos/echo/run.sh $*\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'):"
-	echo "$(nproc) CPUs, Linux $(uname -r), ROUNDS=$rounds, REPEAT=$repeat, DEEP_SHARE=$share."
-	echo
-	echo "Every connection sends $rounds requests, one at a time; $share of them (at random)"
-	echo "are nested 1000 deep (about 1 MiB of the server's stack), the rest 3 deep (a few KiB)."
-	echo "Round 1 is not timed; memory is read after it, every connection open and idle."
-	echo "Medians of $repeat runs (every run is in echo.csv)."
-	echo
-	echo "- pagedstack: demos/echo/echo_uv, one libuv loop per CPU ($(nproc)), every connection a task."
-	echo "- threads-8M, threads-64K: demos/echo/echo_threads --stack-size 8M or 64K, a thread per connection."
-	echo "- The load generator runs on the same CPUs (one thread)."
-	echo
-	echo "- req/s, p99: the load generator's timed rounds (2..$rounds), latency of every request."
-	echo "- cgroup/conn: growth of the memory cgroup's charge (server, load generator, both"
-	echo "  ends' socket buffers, page tables, kernel thread stacks) per connection."
-	echo "- server/conn: the server's own growth per connection: VmRSS less its mapped pool"
-	echo "  pages, plus every page of pagedstack's pool (pgs_stats pool_bytes), mapped or not."
-	echo "- refused: deep requests answered \"ERR too deep\" (the 64 KiB server checks its"
-	echo "  stack before each level; without that check a deep request overflows it)."
-	echo
-	echo "| model | N | req/s | p50 us | p99 us | cgroup/conn KiB | server/conn KiB | refused | failed |"
-	echo "|---|---|---|---|---|---|---|---|---|"
-	for n; do
-		for m in pagedstack threads-8M threads-64K; do
-			rps=$(median $m "$n" 10) p50=$(median $m "$n" 11) p99=$(median $m "$n" 12)
-			cg=$(median $m "$n" 14) own=$(median $m "$n" 16)
-			ref=$(median $m "$n" 7) fl=$(median $m "$n" 8)
-			echo "| $m | $n | $rps | $p50 | $p99 | $(kib "$cg") | $(kib "$own") | $ref | $fl |"
-		done
-	done
-	echo
+	demos/bench report echo "$out/echo.csv" --chart "$tmp/summary.dat" \
+		--about "\`demos/echo/run.sh $*\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'): ROUNDS=$rounds, REPEAT=$repeat, DEEP_SHARE=$share; medians of $repeat runs (every run is in echo.csv); method: demos/echo/README.md."
 	echo "64 KiB stacks without the depth check, N = $1: $crash_note"
 } >"$out/echo.md"
 cat "$out/echo.md"
-
-# The chart's data: one line per model, each figure at every N in turn.
-for m in pagedstack threads-8M threads-64K; do
-	line=$m
-	for col in 10 12 14; do
-		for n; do
-			v=$(median $m "$n" $col)
-			[ $col -eq 14 ] && v=$(kib "$v")
-			line="$line $v"
-		done
-	done
-	echo "$line"
-done >"$tmp/summary.dat"
 if [ $# -ne 2 ]; then
 	echo "run.sh: the chart compares two N; no chart for $#"
 elif command -v gnuplot >/dev/null 2>&1; then

@@ -84,15 +84,13 @@ static void *conn_thread(void *arg)
 
 int main(int argc, char **argv)
 {
+    int port = 0, o, depth_limit = 1;
+    const char *port_file = NULL;
     static const struct option opts[] = {
-        { "port", required_argument, NULL, 'p' },
-        { "port-file", required_argument, NULL, 'f' },
-        { "stack-size", required_argument, NULL, 's' },
+        ECHO_SERVER_OPTIONS,
         { "no-depth-limit", no_argument, NULL, 'n' },
         { NULL, 0, NULL, 0 }
     };
-    int port = 0, o, depth_limit = 1;
-    const char *port_file = NULL;
     while ((o = getopt_long(argc, argv, "", opts, NULL)) != -1) {
         switch (o) {
         case 'p': port = atoi(optarg); break;

@@ -221,9 +221,7 @@ static void *loop_thread_main(void *arg)
 int main(int argc, char **argv)
 {
     static const struct option opts[] = {
-        { "port", required_argument, NULL, 'p' },
-        { "port-file", required_argument, NULL, 'f' },
-        { "stack-size", required_argument, NULL, 's' },
+        ECHO_SERVER_OPTIONS,
         { "loops", required_argument, NULL, 'l' },
         { NULL, 0, NULL, 0 }
     };

@@ -6,6 +6,14 @@
 #ifndef ECHO_SETUP_H
 #define ECHO_SETUP_H
 
+/* The options of every echo program (getopt_long): its port, or a file
+ * to tell it in; and of both servers, the stack size of a task. */
+#define ECHO_PORT_OPTIONS                                                    \
+    { "port", required_argument, NULL, 'p' },                                \
+    { "port-file", required_argument, NULL, 'f' }
+#define ECHO_SERVER_OPTIONS                                                  \
+    ECHO_PORT_OPTIONS, { "stack-size", required_argument, NULL, 's' }
+
 /* The servers' listen backlog (the kernel caps it at somaxconn). */
 #define ECHO_BACKLOG 4096
 
