@@ -38,7 +38,7 @@ demos_bench_LDFLAGS = -no-install
 TESTS += demos/bench-quick.test demos/memory-quick.test
 EXTRA_DIST += demos/bench-quick.test demos/memory-quick.test \
 	demos/run_bench.sh demos/run_memory.sh demos/models/fcontext.cpp \
-	demos/models/build-fcontext.sh demos/memory/plot.gp \
+	demos/models/build-fcontext.sh demos/memory/plot.gp demos/switch/goals.csv \
 	demos/switch/README.md demos/memory/README.md
 CLEANFILES += demos/bench-fcontext
 

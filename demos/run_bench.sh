@@ -40,7 +40,13 @@ make -C "$builddir" -s demos/bench >&2
 . "$srcdir/demos/models/build-fcontext.sh"
 build_fcontext "$srcdir" "$builddir"
 echo "== $fcontext_about" >&2
-bench=$builddir/demos/bench
+# Run copies, so that a rebuild in the tree during the run cannot change
+# the programs half-way.
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+cp "$builddir/demos/bench" ${fcontext:+"$fcontext"} "$tmp/"
+bench=$tmp/bench
+fcontext=${fcontext:+$tmp/bench-fcontext}
 csv=$results/$name.csv
 
 # shellcheck disable=SC2086
@@ -51,7 +57,7 @@ csv=$results/$name.csv
 # that setup and exit cancel out, beside the library's own count (the
 # cell's syscalls).  One row a scenario, appended to the CSV.
 syscheck() {
-	scen=$1 k1=$2 k2=$3 tmp=$(mktemp -d)
+	scen=$1 k1=$2 k2=$3
 	for k in "$k1" "$k2"; do
 		strace -f -c -o "$tmp/s$k" "$bench" cell switch "$scen" pagedstack \
 			--runs 1 --fixed "$k" >"$tmp/row" 2>/dev/null || return 0
@@ -70,7 +76,6 @@ syscheck() {
 			for (i = 1; i < nh; i++) printf "%s,", v[hdr[i]]
 			printf "\"by call:%s\"\n", by == "" ? " none" : by
 		}' "$tmp/s$k1" "$tmp/s$k2" "$csv" >>"$csv.new"
-	rm -rf "$tmp"
 }
 if [ "$name" = bench ] && command -v strace >/dev/null 2>&1; then
 	echo "== strace cross-check of the library's system call counts" >&2
@@ -85,5 +90,5 @@ before=
 [ "$name" != bench ] || [ ! -f "$results/bench-before.csv" ] ||
 	before="--before $results/bench-before.csv"
 # shellcheck disable=SC2086
-"$bench" report switch "$csv" $before --about "\`demos/run_bench.sh${*:+ $*}\`, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load at the start and $(cut -d' ' -f1 /proc/loadavg) at the end, $(($(date +%s) - start)) s. $fcontext_about. Each figure is the median of rounds that interleave the models, each the median of timed runs of ~20 ms in the process's CPU time (user + system; the wall clock for the thread pairs)." >"$results/$name.md"
+"$bench" report switch "$csv" $before --goals "$srcdir/demos/switch/goals.csv" --about "\`demos/run_bench.sh${*:+ $*}\`, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load at the start and $(cut -d' ' -f1 /proc/loadavg) at the end, $(($(date +%s) - start)) s. $fcontext_about. Each figure is the median of rounds that interleave the models, each the median of timed runs of ~20 ms in the process's CPU time (user + system; the wall clock for the thread pairs). Machine: $(nproc) CPUs ($(sed -n "s/^model name[^:]*: //p" /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(${CC:-cc} --version | head -n 1)." >"$results/$name.md"
 cat "$results/$name.md"

@@ -35,7 +35,7 @@ build=$(git describe --always --dirty 2>/dev/null || echo 'this tree')
 # for building and the report.
 "$tmp/bench" memory --csv "$out/memory.csv" --max-seconds 450 \
 	${fcontext:+--fcontext "$tmp/bench-fcontext"} "$@"
-"$tmp/bench" report memory "$out/memory.csv" --about "\`demos/run_memory.sh${*:+ $*}\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - start)) s, load average $(cut -d' ' -f1-3 /proc/loadavg). $fcontext_about. Each cell runs in a fresh process; method: demos/memory/README.md." >"$out/memory.md"
+"$tmp/bench" report memory "$out/memory.csv" --about "\`demos/run_memory.sh${*:+ $*}\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'), $(($(date +%s) - start)) s, load average $(cut -d' ' -f1-3 /proc/loadavg). $fcontext_about. Each cell runs in a fresh process; method: demos/memory/README.md. Machine: $(nproc) CPUs ($(sed -n "s/^model name[^:]*: //p" /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(${CC:-cc} --version | head -n 1)." >"$out/memory.md"
 if command -v gnuplot >/dev/null 2>&1; then
 	gnuplot -e "dir='$out'" demos/memory/plot.gp
 else

@@ -25,30 +25,15 @@
 #include "track.h"
 #include "valgrind.h"
 
-static pthread_mutex_t install_lock = PTHREAD_MUTEX_INITIALIZER;
-static int installed;
-static int install_err;
-
 static void on_segv(int sig, siginfo_t *si, void *uc);
 
 /* The signals that the handler's own work can raise: they cannot wait. */
 static const int synchronous[] = { SIGSEGV, SIGBUS, SIGILL, SIGFPE, SIGTRAP,
                                    SIGSYS };
 
-static void install(void)
+/* Install the handler (once per process: process.c). */
+int pgs__handler_install(void)
 {
-    install_err = 0;
-    if (pgs__vg_probe() != 0) {
-        install_err = errno;
-        return;
-    }
-    static int hooks;
-    if (!hooks && pgs__fork_hooks_install() != 0) {
-        /* Without the fork hooks a fork would share stacks: refuse. */
-        install_err = ENOMEM;
-        return;
-    }
-    hooks = 1;
     struct sigaction sa;
     memset(&sa, 0, sizeof sa);
     sa.sa_sigaction = on_segv;
@@ -77,28 +62,10 @@ static void install(void)
          * signal stack from now on, as every later one will. */
         pgs__onstack_all();
     }
+    int e = errno;
     pgs__sig_unlock(&saved);
-    if (r != 0) {
-        install_err = errno ? errno : EPERM;
-        return;
-    }
-    installed = 1;
-}
-
-/* Install the handler once per process; a failed attempt is retried by
- * the next thread initialisation. */
-int pgs__handler_install(void)
-{
-    pthread_mutex_lock(&install_lock);
-    if (!installed)
-        install();
-    int err = installed ? 0 : install_err;
-    pthread_mutex_unlock(&install_lock);
-    if (err) {
-        errno = err;
-        return -1;
-    }
-    return 0;
+    errno = e;
+    return r;
 }
 
 /* Whether the installed SIGSEGV handler is still ours. */

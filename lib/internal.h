@@ -243,15 +243,6 @@ struct pgs_thread {
     /* Switching. */
     pgs_task *current;
     void *main_sp;             /* the thread's own stack while a task runs */
-    /* The switch pgs__prepare is doing: from one context to another (NULL:
-     * the thread's own stack), handing `to` sw_value; for a yield or a
-     * finish, storing sw_out through from->out once the resumer shows; for
-     * a resume, sw_was is the state to put back if it fails. */
-    pgs_task *sw_from, *sw_to;
-    void *sw_value;
-    void *sw_out;
-    int sw_resume;
-    int sw_was;
 
     /* Fault handler. */
     volatile sig_atomic_t in_handler;
@@ -285,6 +276,24 @@ struct pgs_thread {
     uint64_t scan_bytes;       /* bytes the scratch clear has looked at */
     pgs_task *list;
 };
+
+/* A switch that must change what a region shows first, as one request
+ * (switch.c). */
+enum pgs_switch_kind {
+    PGS_SWITCH_RESUME,
+    PGS_SWITCH_YIELD,
+    PGS_SWITCH_FINISH
+};
+struct pgs_switch {
+    struct pgs_thread *th;
+    pgs_task *from, *to;       /* NULL: the thread's own stack */
+    void *value;               /* what to's pending switch call returns */
+    void *out;                 /* yield, finish: stored in *from->out */
+    int kind;                  /* enum pgs_switch_kind */
+    int was;                   /* resume: to's state if it cannot run */
+};
+/* It sits at the top of the switch stack, which stays 16-byte aligned. */
+_Static_assert(sizeof(struct pgs_switch) % 16 == 0, "switch request");
 
 /* The calling thread's state.  initial-exec: the fault handler reads it,
  * and the general-dynamic model may call malloc on first access. */
@@ -350,6 +359,37 @@ static inline struct pgs_region *pgs__region_of(struct pgs_thread *th,
                                                 const pgs_task *t)
 {
     return &th->regions[t->region];
+}
+
+/* Where a context's stack pointer is kept while it is switched out (t
+ * NULL: the thread's own stack). */
+static inline void **pgs__saved_sp(struct pgs_thread *th, pgs_task *t)
+{
+    return t ? &t->sp : &th->main_sp;
+}
+
+/* Where the next slow switch's request is made: at the top of the switch
+ * stack, above the code that carries it out (switch.c).  Not on the
+ * outgoing stack, which may be copied away or unmapped meanwhile (or, for
+ * a finishing task under AddressSanitizer, be a fake stack the switch
+ * frees); and not a local, so that the switch stays a tail call. */
+static inline struct pgs_switch *pgs__switch_request(struct pgs_thread *th)
+{
+    return (struct pgs_switch *)th->switch_top - 1;
+}
+
+/* Take t off its thread's list of live tasks (pgs_destroy, and a forked
+ * child's tasks whose stacks stayed in the parent). */
+static inline void pgs__task_unlink(struct pgs_thread *th, pgs_task *t)
+{
+    if (t->prev)
+        t->prev->next = t->next;
+    else
+        th->list = t->next;
+    if (t->next)
+        t->next->prev = t->prev;
+    t->prev = t->next = NULL;
+    th->tasks--;
 }
 
 /* Whether t's home agrees with where its stack is (for pgs_assert): the
@@ -431,14 +471,16 @@ int pgs__region_grow(struct pgs_thread *th, struct pgs_region *r,
 char *pgs__scratch_clear(struct pgs_thread *th, char *bottom, char *end);
 
 /* fault.c */
-int pgs__handler_install(void);
+int pgs__handler_install(void); /* process.c installs it, once */
 int pgs__handler_ours(void);
 
-/* interpose.c: the program's signal functions.  The lock serialises
- * installs of handlers (taken with every signal blocked; saved gets the
- * mask to put back). */
+/* realsig.c: the real signal functions (declared in sys.h), and the lock
+ * that serialises installs of handlers (taken with every signal blocked;
+ * saved gets the mask to put back). */
 void pgs__sig_lock(sigset_t *saved);
 void pgs__sig_unlock(const sigset_t *saved);
+
+/* interpose.c: the program's signal functions. */
 void pgs__onstack_all(void);
 void pgs__onstack_strip(int sig, struct sigaction *sa);
 
@@ -466,29 +508,38 @@ void pgs__backtrace_ucontext(void *uc);
 __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
 __attribute__((noreturn)) void pgs__die_by_segv(void);
 
-/* task.c */
-void pgs__task_main(void *task);
-
 /* remap.c: what a region shows. */
-struct pgs_jump pgs__prepare(void *th);
+int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t);
+void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,
+                      size_t keep, size_t slack);
+void pgs__release_finished(struct pgs_thread *th, pgs_task *t);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
 unsigned pgs__region_take(struct pgs_thread *th);
 void pgs__region_leave(struct pgs_thread *th, pgs_task *t);
 int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap);
 void pgs__evict(struct pgs_thread *th, struct pgs_region *r);
-void pgs__on_switch_stack(struct pgs_thread *th,
-                          void (*fn)(struct pgs_thread *, void *), void *arg);
 int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
                            pgs_task **before);
 void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before);
+
+/*
+ * switch.c: a switch that must change what a region shows first, as one
+ * request that pgs_resume, pgs_yield or a finishing task makes and the
+ * switch stack carries out.
+ */
+int pgs__switch_resume(struct pgs_switch *sw);
+void *pgs__switch_leave(struct pgs_switch *sw);
+struct pgs_jump pgs__prepare(void *req);
+void pgs__task_main(void *task);
+void pgs__on_switch_stack(struct pgs_thread *th,
+                          void (*fn)(struct pgs_thread *, void *), void *arg);
+
+/* process.c: process-wide setup, once. */
+int pgs__process_init(void);
 
 /* fork.c */
 int pgs__fork_hooks_install(void);
 void pgs__fork_link(struct pgs_thread *th);
 void pgs__fork_unlink(struct pgs_thread *th);
-
-/* task.c: the thread's list of live tasks, and its spare descriptors. */
-void pgs__task_unlink(struct pgs_thread *th, pgs_task *t);
-void pgs__spare_release(struct pgs_thread *th);
 
 #endif

@@ -3,8 +3,7 @@
  * Regions: the shared stack areas tasks run in.  One PROT_NONE reservation
  * holds every region of a thread, each with an inaccessible guard zone
  * below it.  A region shows one extent of the pool at a time, at its top,
- * and nothing (PROT_NONE) below it; the switch code in task.c decides
- * which.
+ * and nothing (PROT_NONE) below it; remap.c decides which.
  */
 #include "config.h"
 #include "internal.h"

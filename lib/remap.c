@@ -1,9 +1,8 @@
 /* SPDX-License-Identifier: MIT */
 /*
  * Which task a region shows, and the work of changing it.  Everything here
- * runs on the switch stack (pgs__prepare is called by pgs__switch_via), or
- * from pgs_destroy on a stack outside the region, never on the region being
- * changed.
+ * runs on the switch stack (switch.c), or from pgs_destroy on a stack
+ * outside the region, never on the region being changed.
  *
  * When a task must leave its region for another, it is evicted one of two
  * ways.  A shallow task (live stack up to copy_max bytes) has its live
@@ -65,8 +64,8 @@ static size_t start_pages(const struct pgs_thread *th,
 /* Hide pages [keep, r->mapped) of r and give them back, if r holds more
  * than keep + slack: scratch after a deep occupant has gone, or a resident
  * task that waits shallow after a deep call. */
-static void region_trim(struct pgs_thread *th, struct pgs_region *r,
-                        size_t keep, size_t slack)
+void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,
+                      size_t keep, size_t slack)
 {
     if (r->mapped <= keep + slack)
         return;
@@ -163,7 +162,7 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
     r->occupant = NULL;
     if (in && (size_t)((uintptr_t)r->top - sp) <= th->copy_max &&
         save_copy(th, r, o, allow) == 0) {
-        region_trim(th, r, keep, PGS_SCRATCH_SLACK);
+        pgs__region_trim(th, r, keep, PGS_SCRATCH_SLACK);
         return;
     }
     /* Deep (or no memory or room under the cap for a copy): o takes the
@@ -238,7 +237,7 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     size_t need = want;
     if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
         r->clean_scans = 0;
-        region_trim(th, r, need, 0); /* if it fails, the scan goes on */
+        pgs__region_trim(th, r, need, 0); /* if it fails, the scan goes on */
     }
     size_t have = r->mapped;
     if (want > have) {
@@ -331,7 +330,7 @@ static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
 
 /* Make r show t, evicting its occupant.  On failure r shows nothing (or
  * its scratch) and errno says why. */
-static int show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
+int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
     if (r->occupant && swap_copies(th, r, r->occupant, t) == 0)
         return 0;
@@ -377,13 +376,13 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
 
 /* A finished task leaves its region; the pages stay as scratch, and the
  * buffer its last copy used is given back. */
-static void release_finished(struct pgs_thread *th, pgs_task *t)
+void pgs__release_finished(struct pgs_thread *th, pgs_task *t)
 {
     struct pgs_region *r = pgs__region_of(th, t);
     r->occupant = NULL;
     t->home = PGS_HOME_NONE;
     free_copy(th, t);
-    region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
+    pgs__region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
     pgs__region_leave(th, t);
 }
 
@@ -421,7 +420,7 @@ void pgs__region_leave(struct pgs_thread *th, pgs_task *t)
     if (--r->users > 0)
         return;
     if (!r->occupant)
-        region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
+        pgs__region_trim(th, r, th->cap_bytes ? 0 : start_pages(th, r), 0);
     if (t->region != 0) {
         r->next_free = th->free_region;
         th->free_region = t->region;
@@ -439,7 +438,7 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
         /* Its pages stay in the region as scratch, cleared before any
          * other task sees them; deep scratch is given back. */
         r->occupant = NULL;
-        region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
+        pgs__region_trim(th, r, start_pages(th, r), PGS_SCRATCH_SLACK);
         break;
     case PGS_HOME_EXTENT:
         if (pgs__extent_trim(th, t->extent, t->pages, 0) != 0)
@@ -456,98 +455,6 @@ int pgs__unhome(struct pgs_thread *th, pgs_task *t)
     return 0;
 }
 
-static __attribute__((noreturn)) void die_switch(const pgs_task *from,
-                                                 const pgs_task *to)
-{
-    struct pgs_msg m = { .len = 0 };
-    pgs__msg_str(&m, "pagedstack: cannot switch from task ");
-    pgs__msg_task(&m, from);
-    pgs__msg_str(&m, " to ");
-    if (to)
-        pgs__msg_task(&m, to);
-    else
-        pgs__msg_str(&m, "the thread's own stack");
-    pgs__msg_str(&m, ": out of memory for stack pages\n");
-    pgs__die(&m);
-}
-
-/* Runs on the switch stack between two contexts; says which context to
- * continue and what its pending switch returns. */
-struct pgs_jump pgs__prepare(void *arg)
-{
-    struct pgs_thread *th = arg;
-    pgs_task *from = th->sw_from, *to = th->sw_to;
-    if (from && from->state == PGS_DONE)
-        release_finished(th, from);
-    else if (from && from->state == PGS_SUSPENDED &&
-             pgs__region_of(th, from)->occupant == from) {
-        /* A yield: if the task waits far shallower than it has been,
-         * give back what lies below its stack pointer. */
-        struct pgs_region *fr = pgs__region_of(th, from);
-        if (pgs__sp_in(fr, from->sp))
-            region_trim(th, fr,
-                        pgs__cover(fr, (uintptr_t)from->sp - th->headroom),
-                        PGS_TRIM_SLACK);
-    }
-    if (to) {
-        struct pgs_region *r = pgs__region_of(th, to);
-        if (r->occupant != to && show(th, r, to) != 0) {
-            if (!th->sw_resume)
-                die_switch(from, to); /* no one to return an error to */
-            /* The resume fails: back to the resumer, whose pgs_resume
-             * returns -1 with errno set by show().  If it was evicted
-             * from this region, show it again. */
-            int e = errno;
-            th->current = from; /* first: see pgs_yield */
-            __atomic_signal_fence(__ATOMIC_SEQ_CST);
-            pgs__set_state(to, th->sw_was);
-            if (from && pgs__region_of(th, from)->occupant != from &&
-                show(th, pgs__region_of(th, from), from) != 0)
-                die_switch(from, to);
-            errno = e;
-            return (struct pgs_jump){ from ? from->sp : th->main_sp,
-                                      (void *)(intptr_t)-1 };
-        }
-        if (!to->sp)
-            to->sp = pgs__frame_init(r->top, pgs__task_main, to);
-    }
-    pgs__note_peak(th);
-    /* A yield or a finish: the resumer's stack is in place now, so its
-     * output can be stored. */
-    if (!th->sw_resume && from->out)
-        *from->out = th->sw_out;
-    return (struct pgs_jump){ to ? to->sp : th->main_sp, th->sw_value };
-}
-
-/*
- * Run fn(th, arg) on the switch stack and come back: a switch from the
- * running context to itself through the switch stack.  The running
- * context's stack pointer is saved where a switch would save it, so fn may
- * evict the running task from its region, as long as it shows it again.
- */
-struct pgs_call {
-    void (*fn)(struct pgs_thread *, void *);
-    struct pgs_thread *th;
-    void *arg;
-};
-
-static struct pgs_jump call_trampoline(void *p)
-{
-    struct pgs_call c = *(struct pgs_call *)p; /* p may move with the region */
-    c.fn(c.th, c.arg);
-    pgs_task *self = c.th->current;
-    return (struct pgs_jump){ self ? self->sp : c.th->main_sp, NULL };
-}
-
-void pgs__on_switch_stack(struct pgs_thread *th,
-                          void (*fn)(struct pgs_thread *, void *), void *arg)
-{
-    struct pgs_call c = { fn, th, arg };
-    pgs_task *self = th->current;
-    pgs__switch_via(self ? &self->sp : &th->main_sp, &c, call_trampoline,
-                    th->switch_top);
-}
-
 /* Make r show t for a moment (pgs_backtrace): returns the task r showed
  * before (to give back to pgs__show_again), or t itself if it already
  * showed.  -1 on failure. */
@@ -558,15 +465,15 @@ int pgs__show_for_a_moment(struct pgs_thread *th, pgs_task *t,
     *before = r->occupant;
     if (r->occupant == t)
         return 0;
-    /* show() counts a remap and a task's depth; neither is the task's
+    /* pgs__show counts a remap and a task's depth; neither is the task's
      * doing here, so keep the figures as they were. */
     uint64_t remaps = th->remaps;
     size_t peak = t->peak_pages;
-    int rc = show(th, r, t);
+    int rc = pgs__show(th, r, t);
     th->remaps = remaps;
     t->peak_pages = peak;
     if (rc != 0) {
-        /* show() may have evicted `before` (the caller itself, if it runs
+        /* pgs__show may have evicted `before` (the caller itself, if it runs
          * in this region) before t failed to map: it must show again
          * before anyone runs on it. */
         int e = errno;
@@ -584,7 +491,7 @@ void pgs__show_again(struct pgs_thread *th, pgs_task *t, pgs_task *before)
         return;
     uint64_t remaps = th->remaps;
     size_t peak = before->peak_pages;
-    if (show(th, r, before) != 0) {
+    if (pgs__show(th, r, before) != 0) {
         struct pgs_msg m = { .len = 0 };
         pgs__msg_str(&m, "pagedstack: pgs_backtrace: cannot show task ");
         pgs__msg_task(&m, before);

@@ -67,7 +67,8 @@ void pgs__inject_count(enum pgs_fail_point p);
 #define PGS_SYS static inline __attribute__((always_inline))
 
 /* The real sigaction and sigaltstack, past the library's own definitions
- * of them (lib/interpose.c): every call the library makes goes there. */
+ * of them (lib/interpose.c; found in lib/realsig.c): every call the
+ * library makes goes there. */
 int pgs__real_sigaction(int sig, const struct sigaction *sa,
                         struct sigaction *old);
 int pgs__real_sigaltstack(const stack_t *ss, stack_t *old);

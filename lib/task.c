@@ -1,11 +1,10 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Tasks: creation, the resume/yield protocol, and the switch between them.
+ * Tasks: creation, resume, yield and destruction.
  *
  * A switch whose target already shows in its region (or that goes back to
- * the thread's own stack) is a plain register switch.  Anything else goes
- * through pgs__switch_via, which saves the outgoing context, moves to the
- * switch stack and calls pgs__prepare (remap.c) there to change what the
+ * the thread's own stack) is a plain register switch, made here.  Anything
+ * else is a request to the switch stack (switch.c), which changes what the
  * region shows before the incoming context is restored.
  */
 #include "config.h"
@@ -15,61 +14,11 @@
 #include "sys.h"
 #include "track.h"
 
-/*
- * Return what a switch hands back.  Normally a tail call, so that the
- * context continues directly in its caller; the sanitizers need to hear
- * when a switch has arrived, so their builds call and then return.
- */
-#if PGS_TRACK_SWITCHES
-#define SWITCH_RETURN(type, th, to, leaving, call)                           \
-    do {                                                                     \
-        pgs_track_switch((th), (to), (leaving));                             \
-        type v_ = (call);                                                    \
-        pgs_track_arrived(th);                                               \
-        return v_;                                                           \
-    } while (0)
-#else
-#define SWITCH_RETURN(type, th, to, leaving, call) return (call)
-#endif
-
-/* Where a context's stack pointer is kept while it is switched out. */
-static inline void **saved_sp(struct pgs_thread *th, pgs_task *t)
-{
-    return t ? &t->sp : &th->main_sp;
-}
-
 /* Whether `to` (NULL: the thread's own stack) can be continued with a plain
  * register switch: its stack is in place. */
 static inline int shows(struct pgs_thread *th, const pgs_task *to)
 {
     return !to || pgs__region_of(th, to)->occupant == to;
-}
-
-/* The switch that leaves a finishing or yielding task for its resumer when
- * the resumer's stack is not in place, or the task has finished. */
-static void *leave_via(struct pgs_thread *th, pgs_task *self, void *out)
-{
-    th->sw_from = self;
-    th->sw_to = self->resumer;
-    th->sw_value = NULL; /* the resumer's pgs_resume returns 0 */
-    th->sw_out = out;
-    th->sw_resume = 0;
-    SWITCH_RETURN(void *, th, self->resumer, self->state == PGS_DONE,
-                  pgs__switch_via(&self->sp, th, pgs__prepare,
-                                  th->switch_top));
-}
-
-void pgs__task_main(void *arg)
-{
-    pgs_task *t = arg;
-    pgs_track_arrived(t->th);
-    void *r = t->fn(t->arg);
-    struct pgs_thread *th = t->th;
-    th->current = t->resumer; /* first: see pgs_yield */
-    __atomic_signal_fence(__ATOMIC_SEQ_CST);
-    pgs__set_state(t, PGS_DONE);
-    leave_via(th, t, r);
-    __builtin_unreachable();
 }
 
 /* A descriptor, uninitialised: a spare one if the thread keeps any. */
@@ -101,17 +50,6 @@ static void task_free(struct pgs_thread *th, pgs_task *t)
 #endif
     (void)th;
     free(t);
-}
-
-void pgs__spare_release(struct pgs_thread *th)
-{
-    while (th->spare) {
-        pgs_task *t = th->spare;
-        pgs_track_spare_take(t);
-        th->spare = t->next;
-        free(t);
-    }
-    th->nspare = 0;
 }
 
 PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
@@ -199,35 +137,17 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
     t->out = out;
     pgs__set_state(t, PGS_RUNNING);
     th->current = t;
-    /* Both switches are tail calls: when t yields or returns, this
-     * context continues in our caller, and the switch's value (0, or -1
-     * with errno set if t could not be shown) is our return value. */
+    /* When t yields or returns, this context continues in our caller, and
+     * the switch's value (0, or -1 with errno set if t could not be shown)
+     * is our return value: a tail call where the switch is a plain one. */
     if (pgs_fast(shows(th, t)))
-        SWITCH_RETURN(int, th, t, 0,
-                      pgs__switch_int(saved_sp(th, self), t->sp, in));
-    th->sw_from = self;
-    th->sw_to = t;
-    th->sw_value = in;
-    th->sw_resume = 1;
-    th->sw_was = was;
-#if PGS_TRACK_SWITCHES
-    /* The switch was announced before the switch stack found out whether
-     * t can be shown; if not, this context never left and the sanitizers
-     * must hear that it is back (else they would go on taking the thread
-     * for t, and at its exit finish t's fiber instead of the thread). */
-    pgs_track_switch(th, t, 0);
-    int rc = pgs__switch_via_int(saved_sp(th, self), th, pgs__prepare,
-                                 th->switch_top);
-    pgs_track_arrived(th);
-    if (rc != 0) {
-        pgs_track_switch(th, self, 0);
-        pgs_track_arrived(th);
-    }
-    return rc;
-#else
-    return pgs__switch_via_int(saved_sp(th, self), th, pgs__prepare,
-                               th->switch_top);
-#endif
+        PGS_SWITCH_RETURN(int, th, t, 0,
+                      pgs__switch_int(pgs__saved_sp(th, self), t->sp, in));
+    /* t must be shown first: a request to the switch stack (switch.c). */
+    struct pgs_switch *sw = pgs__switch_request(th);
+    *sw = (struct pgs_switch){ .th = th, .from = self, .to = t, .value = in,
+                               .kind = PGS_SWITCH_RESUME, .was = was };
+    return pgs__switch_resume(sw);
 }
 
 PGS_EXPORT void *pgs_yield(void *out)
@@ -258,10 +178,14 @@ PGS_EXPORT void *pgs_yield(void *out)
     if (pgs_fast(!trim && shows(th, to))) {
         if (self->out)
             *self->out = out; /* the resumer's stack is in place */
-        SWITCH_RETURN(void *, th, to, 0,
+        PGS_SWITCH_RETURN(void *, th, to, 0,
                       pgs__switch(&self->sp, to ? to->sp : th->main_sp, NULL));
     }
-    return leave_via(th, self, out);
+    /* The resumer's pgs_resume returns 0. */
+    struct pgs_switch *sw = pgs__switch_request(th);
+    *sw = (struct pgs_switch){ .th = th, .from = self, .to = to, .out = out,
+                               .kind = PGS_SWITCH_YIELD };
+    return pgs__switch_leave(sw);
 }
 
 PGS_EXPORT pgs_task *pgs_self(void)
@@ -314,18 +238,6 @@ PGS_EXPORT int pgs_destroy(pgs_task *t)
     pgs_track_task_destroy(t);
     task_free(th, t);
     return 0;
-}
-
-void pgs__task_unlink(struct pgs_thread *th, pgs_task *t)
-{
-    if (t->prev)
-        t->prev->next = t->next;
-    else
-        th->list = t->next;
-    if (t->next)
-        t->next->prev = t->prev;
-    t->prev = t->next = NULL;
-    th->tasks--;
 }
 
 PGS_EXPORT int pgs_set_name(pgs_task *t, const char *name)

@@ -91,13 +91,25 @@ static void stacks_destroy(struct pgs_thread *th)
     th->stacks = NULL;
 }
 
+/* The descriptors of destroyed tasks kept for reuse (task.c). */
+static void spares_free(struct pgs_thread *th)
+{
+    while (th->spare) {
+        pgs_task *t = th->spare;
+        pgs_track_spare_take(t);
+        th->spare = t->next;
+        free(t);
+    }
+    th->nspare = 0;
+}
+
 static void thread_release(struct pgs_thread *th)
 {
     if (pgs__tls == th)
         pgs__tls = NULL;
     pgs__fork_unlink(th);
     pgs_track_thread_fini(th);
-    pgs__spare_release(th);
+    spares_free(th);
     pgs__regions_release(th);
     pgs__pool_close(th);
     stacks_destroy(th);
@@ -180,7 +192,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
         errno = ENOMEM;
         return -1;
     }
-    if (pgs__handler_install() != 0) {
+    if (pgs__process_init() != 0) {
         errno = EPERM;
         return -1;
     }

@@ -62,6 +62,23 @@ extern void __asan_unpoison_memory_region(void const volatile *addr,
 #define PGS_TRACK_SWITCHES 0
 #endif
 
+/*
+ * Return what a switch hands back.  Normally a tail call, so that the
+ * context continues directly in its caller; the sanitizers need to hear
+ * when a switch has arrived, so their builds call and then return.
+ */
+#if PGS_TRACK_SWITCHES
+#define PGS_SWITCH_RETURN(type, th, to, leaving, call)                       \
+    do {                                                                     \
+        pgs_track_switch((th), (to), (leaving));                             \
+        type v_ = (call);                                                    \
+        pgs_track_arrived(th);                                               \
+        return v_;                                                           \
+    } while (0)
+#else
+#define PGS_SWITCH_RETURN(type, th, to, leaving, call) return (call)
+#endif
+
 /* Descriptors of destroyed tasks a thread keeps for its next creates.
  * None under AddressSanitizer: a destroyed task's descriptor is freed at
  * once, so that its use is caught. */

@@ -30,3 +30,7 @@ include $(srcdir)/tests/core.mk
 include $(srcdir)/tests/reliability.mk
 include $(srcdir)/tests/valgrind.mk
 endif
+
+# No cycle between the files of lib/.
+TESTS += tests/lib_cycles.test
+EXTRA_DIST += tests/lib_cycles.test

@@ -2,17 +2,7 @@
 # The echo demo: a TCP server on libuv in which every connection is a
 # pagedstack task, the same server thread-per-connection, and a load
 # generator to compare them (demos/echo/run.sh).  Built only when configure
-# found libuv (Debian: libuv1-dev).
-#
-#   uv_yield.h        libuv read/write/timer/close as "yield until done"
-#   request.[ch]      the requests and their recursive parser
-#   serve.[ch]        the connection handler, written once for every model
-#   setup.[ch]        descriptor limits and announcing the port
-#   server_uv.c       the server on pagedstack + libuv (echo_uv)
-#   server_threads.c  the server thread-per-connection (echo_threads)
-#   loadgen.c         the load generator (echo_loadgen)
-#   run.sh            the comparison, one command; plot.gp its chart
-#   smoke.test        the make check test (a few connections, nothing timed)
+# found libuv (Debian: libuv1-dev).  The files: demos/echo/README.md.
 
 echo_common = demos/echo/request.c demos/echo/request.h \
 	demos/echo/serve.c demos/echo/serve.h \

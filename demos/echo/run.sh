@@ -115,7 +115,7 @@ cp "$tmp/echo.csv" "$out/echo.csv"
 make -s demos/bench
 {
 	demos/bench report echo "$out/echo.csv" --chart "$tmp/summary.dat" \
-		--about "\`demos/echo/run.sh $*\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'): ROUNDS=$rounds, REPEAT=$repeat, DEEP_SHARE=$share; medians of $repeat runs (every run is in echo.csv); method: demos/echo/README.md."
+		--about "\`demos/echo/run.sh $*\` on $build, $(date -u '+%Y-%m-%d %H:%M UTC'): ROUNDS=$rounds, REPEAT=$repeat, DEEP_SHARE=$share; medians of $repeat runs (every run is in echo.csv); method: demos/echo/README.md. Machine: $(nproc) CPUs ($(sed -n "s/^model name[^:]*: //p" /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(${CC:-cc} --version | head -n 1)."
 	echo "64 KiB stacks without the depth check, N = $1: $crash_note"
 } >"$out/echo.md"
 cat "$out/echo.md"

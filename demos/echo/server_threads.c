@@ -110,19 +110,9 @@ int main(int argc, char **argv)
     if (echo_raise_fd_limit("echo_threads", 0) != 0)
         return 1;
 
-    int ls = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC, 0), one = 1;
-    struct sockaddr_in addr = { .sin_family = AF_INET,
-                                .sin_port = htons((unsigned short)port) };
-    addr.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    socklen_t alen = sizeof addr;
-    setsockopt(ls, SOL_SOCKET, SO_REUSEADDR, &one, sizeof one);
-    if (ls < 0 || bind(ls, (struct sockaddr *)&addr, sizeof addr) != 0 ||
-        listen(ls, ECHO_BACKLOG) != 0 ||
-        getsockname(ls, (struct sockaddr *)&addr, &alen) != 0) {
-        perror("echo_threads: listen on 127.0.0.1");
-        return 1;
-    }
-    if (echo_announce("echo_threads", ntohs(addr.sin_port), port_file) != 0)
+    int one = 1;
+    int ls = echo_listen("echo_threads", &port, SOCK_STREAM, SO_REUSEADDR);
+    if (ls < 0 || echo_announce("echo_threads", port, port_file) != 0)
         return 1;
 
     pthread_attr_t attr;

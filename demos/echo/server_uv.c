@@ -165,29 +165,6 @@ static void on_signal(uv_signal_t *s, int signum)
     exit(0);
 }
 
-/* A listening socket on 127.0.0.1:*port (0: any; set to the one taken),
- * shared with the other loops' sockets through SO_REUSEPORT. */
-static int listen_socket(int *port)
-{
-    int fd = socket(AF_INET, SOCK_STREAM | SOCK_CLOEXEC | SOCK_NONBLOCK, 0);
-    int one = 1;
-    struct sockaddr_in a = { .sin_family = AF_INET,
-                             .sin_port = htons((unsigned short)*port) };
-    socklen_t alen = sizeof a;
-    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
-    if (fd < 0 ||
-        setsockopt(fd, SOL_SOCKET, SO_REUSEPORT, &one, sizeof one) != 0 ||
-        bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
-        listen(fd, ECHO_BACKLOG) != 0 ||
-        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
-        fprintf(stderr, "echo_uv: listen on 127.0.0.1:%d: %s\n", *port,
-                strerror(errno));
-        return -1;
-    }
-    *port = ntohs(a.sin_port);
-    return fd;
-}
-
 /* Set up the calling thread's pagedstack and loop; serve its socket. */
 static int loop_setup(struct loop_thread *lt)
 {
@@ -252,7 +229,8 @@ int main(int argc, char **argv)
     if (!lts)
         return 1;
     for (long i = 0; i < nloops; i++)
-        if ((lts[i].fd = listen_socket(&port)) < 0)
+        if ((lts[i].fd = echo_listen("echo_uv", &port, SOCK_STREAM |
+                                     SOCK_NONBLOCK, SO_REUSEPORT)) < 0)
             return 1;
     /* Loop 0 runs on the main thread, with the signal handlers. */
     if (loop_setup(&lts[0]) != 0)

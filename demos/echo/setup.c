@@ -2,9 +2,32 @@
 /*
  * The echo programs' setup: descriptor limits, and announcing the port.
  */
+#include <arpa/inet.h>
+#include <errno.h>
 #include <stdio.h>
+#include <string.h>
 #include <sys/resource.h>
+#include <sys/socket.h>
 #include "setup.h"
+
+int echo_listen(const char *prog, int *port, int type, int option)
+{
+    int fd = socket(AF_INET, type | SOCK_CLOEXEC, 0), one = 1;
+    struct sockaddr_in a = { .sin_family = AF_INET,
+                             .sin_port = htons((unsigned short)*port) };
+    socklen_t alen = sizeof a;
+    a.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+    if (fd < 0 || setsockopt(fd, SOL_SOCKET, option, &one, sizeof one) != 0 ||
+        bind(fd, (struct sockaddr *)&a, sizeof a) != 0 ||
+        listen(fd, ECHO_BACKLOG) != 0 ||
+        getsockname(fd, (struct sockaddr *)&a, &alen) != 0) {
+        fprintf(stderr, "%s: listen on 127.0.0.1:%d: %s\n", prog, *port,
+                strerror(errno));
+        return -1;
+    }
+    *port = ntohs(a.sin_port);
+    return fd;
+}
 
 int echo_raise_fd_limit(const char *prog, unsigned long need)
 {

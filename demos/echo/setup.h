@@ -24,6 +24,12 @@
  */
 int echo_raise_fd_limit(const char *prog, unsigned long need);
 
+/* A listening socket on 127.0.0.1:*port (0: any; *port is set to the one
+ * taken), of type SOCK_STREAM (| SOCK_NONBLOCK), with the socket option
+ * option (SO_REUSEADDR, or SO_REUSEPORT to share the port); -1 after one
+ * line on stderr. */
+int echo_listen(const char *prog, int *port, int type, int option);
+
 /* Print "PROG: listening on 127.0.0.1:PORT" and, if file is not NULL,
  * write the port to it (through a temporary name, so a reader never sees
  * half of it).  Returns 0 or -1. */

@@ -40,7 +40,8 @@ void row_note(struct row *r, const char *fmt, ...)
 /* The value of key: "" (row_str) or NAN (row_get) when it has none. */
 const char *row_str(const struct row *r, const char *key);
 double row_get(const struct row *r, const char *key);
-/* A cell's one line on stdout: "ROW key=value ... note=free text". */
+/* A cell's one line on stdout: "ROW key=value ... note=free text" (values
+ * with no space: figures and status words). */
 void row_print(FILE *f, const struct row *r);
 int row_parse(const char *line, struct row *r);
 /* A CSV file: a header of keys, then a line a row (the note quoted). */
@@ -81,7 +82,6 @@ char *mem_fmt(char *buf, size_t len, double bytes); /* "1.5 KiB" */
 double mem_now(void);                               /* monotonic seconds */
 long mem_read_long(const char *path);
 long mem_count_maps(void); /* kernel mappings: lines of /proc/self/maps */
-void machine_line(char *out, size_t len);
 
 /* ---- timing (timing.c) ---------------------------------------------- */
 

@@ -1,6 +1,6 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * Memory figures from procfs and the cgroup files, and the machine.  Files
+ * Memory figures from procfs and the cgroup files.  Files
  * are read with open/read into a buffer on the caller's stack: no stdio,
  * no malloc, so that a reading does not itself change the heap it measures.
  */
@@ -8,7 +8,6 @@
 #include <fcntl.h>
 #include <stdlib.h>
 #include <string.h>
-#include <sys/utsname.h>
 #include <time.h>
 #include <unistd.h>
 #include "harness.h"
@@ -146,19 +145,4 @@ long mem_read_long(const char *path)
 {
     char buf[64];
     return slurp(path, buf, sizeof buf) > 0 ? strtol(buf, NULL, 10) : -1;
-}
-
-void machine_line(char *out, size_t len)
-{
-    char buf[8192] = "", model[128] = "unknown";
-    struct utsname u;
-    char *m = slurp("/proc/cpuinfo", buf, sizeof buf) > 0
-                  ? strstr(buf, "model name") : NULL;
-    if (m && (m = strchr(m, ':')))
-        snprintf(model, sizeof model, "%.*s", (int)strcspn(m + 2, "\n"),
-                 m + 2);
-    if (uname(&u) != 0)
-        strcpy(u.release, "unknown");
-    snprintf(out, len, "cpu: %s; nproc: %ld; kernel: Linux %s; compiler: %s",
-             model, sysconf(_SC_NPROCESSORS_ONLN), u.release, __VERSION__);
 }

@@ -4,13 +4,15 @@
  * demos/results and the README show, and the echo chart's data.
  *
  *   demos/bench report switch|memory|echo CSV [--before CSV]
- *                      [--about TEXT] [--chart FILE]
+ *                      [--goals demos/switch/goals.csv] [--about TEXT]
+ *                      [--chart FILE]
  *
  * A switch table is a list of columns, each a figure of one model in the
  * row's scenario or in a related one (the round-robin a regions- scenario
  * varies, the one-thread half of a threads pair, the no-spike half of a
- * cliff pair), or the ratio of two.  The goals of issue 12 are such
- * ratios; --before puts an earlier run's beside them.  What the tables
+ * cliff pair), or the ratio of two.  The goals of issue 12
+ * (demos/switch/goals.csv) are such ratios; --before puts an earlier
+ * run's beside them.  What the tables
  * mean: demos/switch/README.md, demos/memory/README.md.
  */
 #define _GNU_SOURCE
@@ -24,12 +26,17 @@
 static struct row *R;
 static long NR;
 
-enum ref { SAME, RR, ONE, NOSPIKE };
+/* The scenario a figure comes from: the row's own, the round-robin a
+ * regions- scenario varies, the one-thread half of a threads pair, the
+ * no-spike half of a cliff pair, or the one the table relates rows to
+ * (which is also where a model without a row of its own is looked up). */
+enum ref { SAME, RR, ONE, NOSPIKE, TABLE };
+static enum ref table_ref;
 
-/* The scenario a column takes its figure from. */
 static void ref_name(enum ref ref, const char *scen, char *out, size_t len)
 {
     const char *p;
+    ref = ref == TABLE ? table_ref : ref;
     snprintf(out, len, "%s", scen);
     if (ref == RR && !strncmp(scen, "regions-", 8) && (p = strchr(scen + 8, '-')))
         snprintf(out, len, "rr-%s", p + 1);
@@ -82,14 +89,20 @@ struct col {
 
 static double col_value(const struct col *c, const char *scen, int *noisy)
 {
-    char a[48], b[48];
+    char a[64], b[64];
     ref_name(c->ref, scen, a, sizeof a);
     const struct row *r = find(R, NR, a, c->model);
+    if (!r) { /* a model that does not vary here: the related scenario's */
+        ref_name(table_ref, scen, a, sizeof a);
+        r = find(R, NR, a, c->model);
+    }
     double v = fig(r, c->field);
     *noisy = !c->over && !strcmp(c->field, "ns") && fig(r, "spread") > 0.5;
     if (!c->over)
         return v;
-    ref_name(c->over_ref, scen, b, sizeof b);
+    ref_name(c->over_ref == SAME && !find(R, NR, scen, c->over) ? TABLE
+                                                               : c->over_ref,
+             scen, b, sizeof b);
     return v / fig(find(R, NR, b, c->over), c->field);
 }
 
@@ -104,27 +117,35 @@ static int matches(const char *globs, const char *s)
 }
 
 /* One table: a row for every scenario matching globs that the model of
- * the first column has a row for, in the CSV's order. */
-static void table(const char *title, const char *globs,
+ * the first column has a row for, in the CSV's order, and a column for
+ * every figure that any of them has. */
+static void table(const char *title, const char *globs, enum ref ref,
                   const struct col *cols)
 {
     char buf[32];
-    int noisy = 0;
+    int noisy = 0, show[32] = { 1 }, nc = 0;
+    table_ref = ref;
+    for (const struct col *c = cols + 1; c->head; c++)
+        for (long i = 0, k = ++nc; i < NR && !show[k] &&
+                                   (ref != SAME || c->over_ref != TABLE); i++)
+            show[k] = !strcmp(row_str(&R[i], "model"), cols[1].model) &&
+                      matches(globs, row_str(&R[i], "scenario")) &&
+                      !isnan(col_value(c, row_str(&R[i], "scenario"), &noisy));
     printf("### %s\n\n|", title);
-    for (const struct col *c = cols; c->head; c++)
-        printf(" %s |", c->head);
-    printf("\n|");
-    for (const struct col *c = cols; c->head; c++)
-        printf(c == cols ? "---|" : "---:|");
+    for (int k = 0; k <= nc; k++)
+        printf(show[k] ? " %s |" : "", cols[k].head);
+    printf("\n|---|");
+    for (int k = 1; k <= nc; k++)
+        printf(show[k] ? "---:|" : "");
     printf("\n");
     for (long i = 0; i < NR; i++) {
         const char *s = row_str(&R[i], "scenario");
         if (strcmp(row_str(&R[i], "model"), cols[1].model) || !matches(globs, s))
             continue;
         printf("| %s |", s);
-        for (const struct col *c = cols + 1; c->head; c++) {
-            double v = col_value(c, s, &noisy);
-            printf(" %s |", num(buf, v, noisy));
+        for (int k = 1; k <= nc; k++) {
+            double v = col_value(&cols[k], s, &noisy);
+            printf(show[k] ? " %s |" : "", num(buf, v, noisy));
         }
         printf("\n");
     }
@@ -141,72 +162,30 @@ static void table(const char *title, const char *globs,
 
 /* ---- the goals of issue 12 ---------------------------------------------- */
 
-struct goal {
-    const char *what, *target;
-    double limit;
-    const char *scen;
-    struct col c;
-};
-
-#define VS(model, field, over, ref) { NULL, model, field, SAME, over, ref }
-static const struct goal goals[] = {
-    { "100 tasks x 128 B, pgs/copy", "<= 1.0", 1.0, "rr-100-128-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "100 tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-1k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "100 tasks x 4 KiB, pgs/copy", "<= 1.0", 1.0, "rr-100-4k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "10k tasks x 1 KiB, pgs/copy", "<= 1.0", 1.0, "rr-10k-1k-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "create + resume + finish + destroy, pgs/copy", "<= 1.2", 1.2,
-      "create", VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "hot, pgs/fcontext", "<= 1.1", 1.1, "hot",
-      VS("pagedstack", "ns", "fcontext", SAME) },
-    { "100 tasks x 1 MiB, pgs/copy", "<= 0.2", 0.2, "rr-100-1m-top",
-      VS("pagedstack", "ns", "copy-stack", SAME) },
-    { "  system calls per switch", "<= 2", 2, "rr-100-1m-top",
-      VS("pagedstack", "syscalls", NULL, SAME) },
-    { "2 threads x 100 x 1 MiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1m-top", VS("pagedstack", "ns", "pagedstack", ONE) },
-    { "2 threads x 100 x 1 KiB, vs 1 thread", "<= 1.2", 1.2,
-      "threads-2-100-1k-top", VS("pagedstack", "ns", "pagedstack", ONE) },
-    { "no cliff (one task 64 KiB deep once)", "<= 1.1", 1.1,
-      "cliff-64k-100-1k-top", VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
-    { "  the same with regions = 1", "<= 1.1", 1.1, "cliff-r1-64k-100-1k-top",
-      VS("pagedstack", "ns", "pagedstack", NOSPIKE) },
-    { "grow one task to 7 MiB, pgs/fcontext", "<= 1.5", 1.5, "growth-7m",
-      VS("pagedstack", "ns", "fcontext", SAME) },
-    { "  stack faults in the growth", "", INFINITY, "growth-7m",
-      VS("pagedstack", "faults", NULL, SAME) },
-    { "  system calls in the growth", "", INFINITY, "growth-7m",
-      VS("pagedstack", "syscalls", NULL, SAME) },
-    { "  kernel page faults, pgs/fcontext", "", INFINITY, "growth-7m",
-      VS("pagedstack", "minflt", "fcontext", SAME) },
-    { "memory per waiting task, 100k x 1 KiB (B)", "<= 1536", 1536,
-      "memory-100k-1k", VS("pagedstack", "bytes", NULL, SAME) },
-    { "kernel mappings for 100k waiting tasks", "<= 2000", 2000,
-      "memory-100k-1k", VS("pagedstack", "maps", NULL, SAME) },
-    { "system calls in pgs_create", "0", 0, "create",
-      VS("pagedstack", "create_sys", NULL, SAME) },
-};
-
-/* A goal's figure in R (older files name the mappings live and
- * pgs_create's system calls bytes). */
-static double goal_value(const struct goal *g)
+/* A goal's figure in R, as goals.csv names it (older result files name
+ * the mappings live and pgs_create's system calls bytes). */
+static double goal_value(const struct row *g)
 {
-    struct col old = g->c;
+    static const char *const refs[] = { "same", "rr", "one", "nospike" };
+    const char *field = row_str(g, "field"), *over = row_str(g, "over");
+    struct col c = { "", row_str(g, "model"), field, SAME, over[0] ? over
+                                                                   : NULL, SAME };
     int noisy;
-    double v = col_value(&g->c, g->scen, &noisy);
-    old.field = !strcmp(old.field, "maps") ? "live"
-                : !strcmp(old.field, "create_sys") ? "bytes" : old.field;
-    return isnan(v) ? col_value(&old, g->scen, &noisy) : v;
+    for (int k = 0; k < 4; k++)
+        c.over_ref = strcmp(row_str(g, "ref"), refs[k]) ? c.over_ref
+                                                        : (enum ref)k;
+    double v = col_value(&c, row_str(g, "scenario"), &noisy);
+    c.field = !strcmp(field, "maps") ? "live"
+              : !strcmp(field, "create_sys") ? "bytes" : field;
+    return isnan(v) ? col_value(&c, row_str(g, "scenario"), &noisy) : v;
 }
 
-/* The goals of this run and, with before, of an earlier run beside. */
-static void goal_table(const char *before)
+/* The goals (goals.csv) in this run and, with before, in an earlier run. */
+static void goal_table(const char *path, const char *before)
 {
-    struct row *now = R, *b = NULL;
+    struct row *now = R, *b = NULL, *g = NULL;
     long nnow = NR, nb = before ? csv_load(before, &b) : -1;
+    long ng = path ? csv_load(path, &g) : -1;
     char x[32], y[32];
     printf("### Goals (issue 12)\n\nRatios of medians measured in the same "
            "rounds of one run (pagedstack's time over the other model's; vs "
@@ -214,62 +193,36 @@ static void goal_table(const char *before)
            "target | %snow | status |\n|---|---:|%s---:|---:|\n",
            nb > 0 ? "; before: " : "", nb > 0 ? before : "",
            nb > 0 ? "before | " : "", nb > 0 ? "---:|" : "");
-    for (size_t i = 0; i < sizeof goals / sizeof *goals; i++) {
-        const struct goal *g = &goals[i];
-        double v = goal_value(g), w = NAN;
+    for (long i = 0; i < ng; i++) {
+        double v = goal_value(&g[i]), w = NAN, limit = row_get(&g[i], "limit");
         if (nb > 0) {
             R = b, NR = nb;
-            w = goal_value(g);
+            w = goal_value(&g[i]);
             R = now, NR = nnow;
         }
-        printf("| %s | %s |%s%s%s %s | %s |\n", g->what, g->target,
-               nb > 0 ? " " : "", nb > 0 ? num(x, w, 0) : "",
-               nb > 0 ? " |" : "", num(y, v, 0),
-               isinf(g->limit) ? "" : isnan(v) ? "not measured"
-               : v <= g->limit ? "met" : "NOT met");
+        printf("| %s | %s |%s%s%s %s | %s |\n", row_str(&g[i], "goal"),
+               row_str(&g[i], "target"), nb > 0 ? " " : "",
+               nb > 0 ? num(x, w, 0) : "", nb > 0 ? " |" : "", num(y, v, 0),
+               isnan(limit) ? "" : isnan(v) ? "not measured"
+               : v <= limit ? "met" : "NOT met");
     }
-    printf("\n");
+    printf("%s\n", ng < 0 ? "(--goals names demos/switch/goals.csv)\n" : "");
     free(b);
+    free(g);
 }
 
 static void switch_report(void)
 {
-    static const struct col rr[] = {
-        FIRST, FIG("live", "copy-stack", "live"),
-        NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
-        NS("threads", "threads"), RATIO("pgs/fctx", "pagedstack", "fcontext"),
-        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
-    };
-    static const struct col regions[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        { "pgs default", "pagedstack", "ns", RR, NULL, SAME },
-        { "fcontext", "fcontext", "ns", RR, NULL, SAME },
-        { "copy-stack", "copy-stack", "ns", RR, NULL, SAME },
-        { "pgs/fctx", "pagedstack", "ns", SAME, "fcontext", RR },
-        { "pgs/copy", "pagedstack", "ns", SAME, "copy-stack", RR }, END
-    };
-    static const struct col per_task[] = {
+    static const struct col time[] = {
         FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
         FIG("minflt", "pagedstack", "minflt"), NS("fcontext", "fcontext"),
         FIG("fctx minflt", "fcontext", "minflt"),
         NS("copy-stack", "copy-stack"), NS("threads", "threads"),
+        FIG("copy-stack live", "copy-stack", "live"),
         RATIO("pgs/fctx", "pagedstack", "fcontext"),
-        RATIO("pgs/copy", "pagedstack", "copy-stack"), END
-    };
-    static const struct col threads[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("fcontext", "fcontext"), NS("copy-stack", "copy-stack"),
-        { "pgs vs 1 thr", "pagedstack", "ns", SAME, "pagedstack", ONE },
-        { "fctx vs 1 thr", "fcontext", "ns", SAME, "fcontext", ONE },
-        { "copy vs 1 thr", "copy-stack", "ns", SAME, "copy-stack", ONE },
-        END
-    };
-    static const struct col cliff[] = {
-        FIRST, NS("pagedstack", "pagedstack"), PGS_COUNTS,
-        NS("copy-stack", "copy-stack"),
-        { "pgs vs no spike", "pagedstack", "ns", SAME, "pagedstack", NOSPIKE },
-        END
+        RATIO("pgs/copy", "pagedstack", "copy-stack"),
+        { "pgs vs default / 1 thread / no spike", "pagedstack", "ns", SAME,
+          "pagedstack", TABLE }, END
     };
     static const struct col memory[] = {
         FIRST, FIG("bytes", "pagedstack", "bytes"),
@@ -280,19 +233,19 @@ static void switch_report(void)
         FIG("library count", "strace", "lib_sys"), END
     };
     table("Round trips (ns per resume + yield; ~: rounds differ by more "
-          "than half the median)", "hot rr-*", rr);
-    table("pagedstack by pgs_config.regions (ns per round trip)",
-          "regions-*", regions);
+          "than half the median)", "hot rr-*", SAME, time);
+    table("pagedstack by pgs_config.regions (ns per round trip; the other "
+          "models: the round-robin above)", "regions-*", RR, time);
     table("Per task: create + first resume + destroy, growth to 7 MiB (ns)",
-          "growth-* create", per_task);
+          "growth-* create", SAME, time);
     table("1 vs 2 threads (ns per round trip, per thread, wall clock)",
-          "threads-*", threads);
-    table("No cliff (ns per round trip)", "cliff-*", cliff);
+          "threads-*", ONE, time);
+    table("No cliff (ns per round trip)", "cliff-*", NOSPIKE, time);
     table("Memory (pagedstack): bytes per waiting task, all included "
           "(shallow-after-deep: what the task holds)",
-          "memory-* million shallow-*", memory);
+          "memory-* million shallow-*", SAME, memory);
     table("System calls per round trip: strace -f -c against the library's "
-          "count", "*", sys);
+          "count", "*", SAME, sys);
 }
 
 /* ---- memory ------------------------------------------------------------- */
@@ -436,14 +389,13 @@ static void echo_report(const char *chart)
 
 int report_main(int argc, char **argv)
 {
-    const char *before = NULL, *about = "", *chart = NULL;
+    const char *before = NULL, *about = "", *chart = NULL, *goals = NULL;
     const char *kind = argc > 0 ? argv[0] : "";
-    char machine[512];
     int sw = !strcmp(kind, "switch"), mem = !strcmp(kind, "memory");
     if ((!sw && !mem && strcmp(kind, "echo")) || argc < 2 ||
         (NR = csv_load(argv[1], &R)) < 0) {
         fprintf(stderr, "usage: bench report switch|memory|echo CSV "
-                        "[--before CSV] [--about TEXT] [--chart FILE]\n");
+                        "[--before CSV] [--goals CSV] [--about TEXT] [--chart FILE]\n");
         return 2;
     }
     for (int i = 2; i + 1 < argc; i += 2)
@@ -453,17 +405,17 @@ int report_main(int argc, char **argv)
             about = argv[i + 1];
         else if (!strcmp(argv[i], "--chart"))
             chart = argv[i + 1];
-    machine_line(machine, sizeof machine);
-    printf("## %s\n\n%s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
+        else if (!strcmp(argv[i], "--goals"))
+            goals = argv[i + 1];
+    printf("## %s\n\n%s\n\n", sw ? "pagedstack switch benchmark"
            : mem ? "Memory per waiting task"
-                 : "Echo server: pagedstack + libuv against threads",
-           about, machine);
+                 : "Echo server: pagedstack + libuv against threads", about);
     for (int m = 0; models[m] && !strcmp(kind, "switch"); m++)
         printf("- **%s**: %s\n%s", models[m]->name, models[m]->about,
                models[m + 1] ? "" : "- **fcontext**: Boost.Context\n\n");
     if (sw) {
         switch_report();
-        goal_table(before);
+        goal_table(goals, before);
     } else if (mem)
         memory_report();
     else

@@ -12,8 +12,8 @@ void row_clear(struct row *r)
     memset(r, 0, sizeof *r);
 }
 
-/* Set key to the formatted value: the note is free text on one line;
- * any other value is one word of a ROW line and one CSV field. */
+/* Set key to the formatted value, on one line and without the quotes
+ * that end a CSV note or the commas that end any other field. */
 static void vset(struct row *r, const char *key, const char *fmt, va_list ap)
 {
     char *v = r->note;
@@ -31,8 +31,8 @@ static void vset(struct row *r, const char *key, const char *fmt, va_list ap)
     }
     vsnprintf(v, len, fmt, ap);
     for (char *p = v; *p; p++)
-        if (*p == '\n' || *p == '"' || (v != r->note && strchr(" ,", *p)))
-            *p = v == r->note ? '\'' : '_';
+        if (*p == '\n' || *p == '"' || (v != r->note && *p == ','))
+            *p = v == r->note ? '\'' : ';';
 }
 
 void row_set(struct row *r, const char *key, const char *fmt, ...)
