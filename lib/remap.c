@@ -178,93 +178,110 @@ static void evict(struct pgs_thread *th, struct pgs_region *r, pgs_task *o,
     pgs__region_lower(r, 0);
 }
 
-/* Make r show t (t is not its occupant, and r has none now).  `*shown` is
- * how many pages at r's top are mapped, from whatever extent; on return it
+/* Reserve pages [have, want) of extent e (under `limit`: pgs__limit) and
+ * map pages [from, want) of it in r.  On failure neither is done. */
+static int map_extent(struct pgs_thread *th, struct pgs_region *r, size_t e,
+                      size_t have, size_t want, size_t from, size_t limit,
+                      int populate)
+{
+    int over_cap;
+    if (want > have &&
+        pgs__extent_grow(th, e, have, want, limit, &over_cap) != 0)
+        return -1;
+    if (from < want && pgs__region_map(th, r, e, from, want, populate) != 0) {
+        int err = errno;
+        pgs__extent_trim(th, e, want, have);
+        errno = err;
+        return -1;
+    }
+    return 0;
+}
+
+/* t brings its own pages (home EXTENT), `need` at least: r gives its
+ * scratch back first (under a cap, t's growth may need the room), then
+ * reserves what t lacks and maps t's extent. */
+static int enter_extent(struct pgs_thread *th, struct pgs_region *r,
+                        pgs_task *t, size_t need)
+{
+    if (r->extent != PGS_NO_EXTENT) {
+        if (pgs__extent_trim(th, r->extent, r->mapped, 0) != 0)
+            return -1;
+        pgs__extent_put(th, r->extent);
+        r->extent = PGS_NO_EXTENT;
+        pgs__region_lower(r, 0);
+    }
+    size_t want = need > t->pages ? need : t->pages;
+    if (map_extent(th, r, t->extent, t->pages, want, 0, pgs__limit(th, 0),
+                   0) != 0)
+        return -1;
+    r->extent = t->extent;
+    r->mapped = want;
+    t->extent = PGS_NO_EXTENT;
+    t->pages = 0;
+    return 0;
+}
+
+/* A new task or a saved copy runs on r's scratch: r reserves an extent if
+ * it has none and the pages below `need` it lacks, then maps them. */
+static int enter_scratch(struct pgs_thread *th, struct pgs_region *r,
+                         const pgs_task *t, size_t need)
+{
+    int fresh = r->extent == PGS_NO_EXTENT;
+    if (fresh) {
+        if (pgs__extent_get(th, &r->extent) != 0)
+            return -1;
+        r->mapped = 0;
+    }
+    if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
+        r->clean_scans = 0;
+        pgs__region_trim(th, r, need, 0); /* if it fails, the scan goes on */
+    }
+    size_t have = r->mapped, want = need > have ? need : have;
+    /* Under a cap the copy's buffer is given back once the copy is in
+     * place, so the switch may count on it. */
+    size_t limit = pgs__limit(th, 0);
+    if (th->cap_bytes)
+        limit = pgs__sat_add(limit, t->bufcap);
+    /* A fresh extent must replace whatever r showed; otherwise only the
+     * new pages need mapping (on most switches none). */
+    if (map_extent(th, r, r->extent, have, want, fresh ? 0 : have, limit,
+                   1) != 0) {
+        if (fresh) {
+            pgs__extent_put(th, r->extent);
+            r->extent = PGS_NO_EXTENT;
+        }
+        return -1;
+    }
+    r->mapped = want;
+    return 0;
+}
+
+/* Make r show t (t is not its occupant, and r has none now): reserve and
+ * map the pages t needs, then put its stack in place.  `*shown` is how
+ * many pages at r's top are mapped, from whatever extent; on return it
  * still is.  Returns -1 with errno (ENOMEM) if memory for t could not be
  * had; r then holds no more than before. */
 static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
                  size_t *shown)
 {
-    int over_cap;
     uintptr_t sp = entry_sp(r, t);
     pgs_assert(pgs__home_agrees(th, t),
                "a task's home says where its stack is");
     /* Off the region (see evict), t needs the pages it brings. */
-    size_t want = pgs__sp_in(r, (void *)sp) ? pgs__cover(r, sp - th->headroom)
-                                            : 0;
-
-    if (t->home == PGS_HOME_EXTENT) {
-        /* t brings its own pages.  The region's scratch goes back. */
-        if (r->extent != PGS_NO_EXTENT) {
-            if (pgs__extent_trim(th, r->extent, r->mapped, 0) != 0)
-                return -1;
-            pgs__extent_put(th, r->extent);
-            r->extent = PGS_NO_EXTENT;
-            pgs__region_lower(r, 0);
-        }
-        if (want < t->pages)
-            want = t->pages;
-        if (want > t->pages &&
-            pgs__extent_grow(th, t->extent, t->pages, want,
-                             pgs__limit(th, 0), &over_cap) != 0)
-            return -1;
-        if (pgs__region_map(th, r, t->extent, 0, want, 0) != 0) {
-            int e = errno;
-            pgs__extent_trim(th, t->extent, want, t->pages);
-            errno = e;
-            return -1;
-        }
-        if (want > *shown)
-            *shown = want;
-        r->extent = t->extent;
-        r->mapped = want;
-        t->extent = PGS_NO_EXTENT;
-        t->pages = 0;
-        pgs_track_region_reset(r);
-        if (pgs__sp_in(r, (void *)sp))
+    int in = pgs__sp_in(r, (void *)sp);
+    size_t need = in ? pgs__cover(r, sp - th->headroom) : 0;
+    int own = t->home == PGS_HOME_EXTENT;
+    if ((own ? enter_extent(th, r, t, need)
+             : enter_scratch(th, r, t, need)) != 0)
+        return -1;
+    if (r->mapped > *shown)
+        *shown = r->mapped;
+    pgs_track_region_reset(r);
+    if (own) {
+        if (in)
             pgs__region_populate(th, r, sp);
         return 0;
     }
-
-    /* A new task or a saved copy: runs on the region's scratch. */
-    int fresh_extent = 0;
-    if (r->extent == PGS_NO_EXTENT) {
-        if (pgs__extent_get(th, &r->extent) != 0)
-            return -1;
-        r->mapped = 0;
-        fresh_extent = 1;
-    }
-    size_t need = want;
-    if (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS) {
-        r->clean_scans = 0;
-        pgs__region_trim(th, r, need, 0); /* if it fails, the scan goes on */
-    }
-    size_t have = r->mapped;
-    if (want > have) {
-        /* Under a cap the copy's buffer is given back once the copy is in
-         * place, so the switch may count on it. */
-        size_t limit = pgs__limit(th, 0);
-        if (th->cap_bytes)
-            limit = pgs__sat_add(limit, t->bufcap);
-        if (pgs__extent_grow(th, r->extent, have, want, limit, &over_cap))
-            goto fail_extent;
-    } else {
-        want = have;
-    }
-    /* A fresh extent must replace whatever r showed; otherwise only the
-     * new pages need mapping (on most switches none). */
-    if ((fresh_extent || want > have) &&
-        pgs__region_map(th, r, r->extent, fresh_extent ? 0 : have, want,
-                        1) != 0) {
-        int e = errno;
-        pgs__extent_trim(th, r->extent, want, have);
-        errno = e;
-        goto fail_extent;
-    }
-    r->mapped = want;
-    if (want > *shown)
-        *shown = want;
-    pgs_track_region_reset(r);
     /* Clear what earlier occupants left below t's live stack, then put
      * t's live stack back. */
     scratch_clear(th, r, need, (char *)sp);
@@ -279,13 +296,6 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         th->unstarted--; /* its first pages are no longer promised */
     }
     return 0;
-
-fail_extent:
-    if (fresh_extent) {
-        pgs__extent_put(th, r->extent);
-        r->extent = PGS_NO_EXTENT;
-    }
-    return -1;
 }
 
 /*
