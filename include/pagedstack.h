@@ -97,7 +97,8 @@ struct pgs_config {
      * deep ones by remapping their pages.  Each region costs address space
      * (its size plus a guard below it) and, while its task lives, one
      * kernel mapping and the pages the task keeps mapped: its live stack
-     * and the red zone below it (a page or two for a shallow task).
+     * and the ABI's red zone below it (128 bytes on x86-64, none on
+     * aarch64): a page or two for a shallow task.
      * 0 = 128, fewer if the address space is limited (RLIMIT_AS).  1 =
      * every task in one region (strict isolation, see the README). */
     unsigned regions;

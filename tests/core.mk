@@ -7,6 +7,7 @@ TESTS += tests/check_core
 tests_check_core_SOURCES = \
 	tests/core_util.h \
 	tests/memcheck.h \
+	tests/emulation.h \
 	tests/core_util.c \
 	tests/core_main.c \
 	tests/core_api.c \

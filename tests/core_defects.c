@@ -387,6 +387,7 @@ static CORE_NOINLINE void huge_frame(size_t past)
 {
     struct pgs_thread *th = pgs__tls;
     char *to = pgs__region_of(th, th->current)->base - past;
+#if defined(__x86_64__)
     __asm__ volatile("mov %%rsp, %%rcx\n\t"
                      "mov %0, %%rsp\n\t"
                      "movq $0x5a5a5a5a, (%%rsp)\n\t"
@@ -394,6 +395,16 @@ static CORE_NOINLINE void huge_frame(size_t past)
                      :
                      : "r"(to)
                      : "rcx", "memory");
+#elif defined(__aarch64__)
+    __asm__ volatile("mov x9, sp\n\t"
+                     "mov sp, %0\n\t"
+                     "mov w10, #0x5a5a\n\t"
+                     "str x10, [sp]\n\t"
+                     "mov sp, x9"
+                     :
+                     : "r"(to)
+                     : "x9", "x10", "memory");
+#endif
 }
 
 static void *huge_fn(void *arg)

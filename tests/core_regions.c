@@ -160,15 +160,25 @@ static void *writer(void *arg)
 }
 
 /* Counts the non-zero bytes between the bottom of what its region maps
- * and its own red zone, calling nothing that could write there. */
+ * and its own red zone, calling nothing that could write there.  Its own
+ * first frame is left out: on aarch64 it reaches below the stack pointer
+ * once popped, and pgs_create wrote all of it, so no byte of another task
+ * can be there. */
 static CORE_NOINLINE void *reader(void *arg)
 {
     struct pgs_thread *th = pgs__tls;
     struct pgs_region *rg = pgs__region_of(th, th->current);
     const char *p = rg->top - rg->mapped * PGS_PAGE, *sp;
+#if defined(__x86_64__)
     __asm__ volatile("mov %%rsp, %0" : "=r"(sp));
+#elif defined(__aarch64__)
+    __asm__ volatile("mov %0, sp" : "=r"(sp));
+#endif
+    const char *end = sp - PGS_REDZONE;
+    if (end > rg->top - PGS_FIRST_FRAME_GAP)
+        end = rg->top - PGS_FIRST_FRAME_GAP;
     size_t dirty = 0;
-    for (; p < sp - 128; p++)
+    for (; p < end; p++)
         dirty += *p != 0;
     *(size_t *)arg = dirty;
     return NULL;

@@ -2,11 +2,14 @@
 /*
  * A stack fault interrupts an instruction half done, and the handler
  * resumes it: the result must be exactly what it would have been without
- * the fault.  String instructions that fault mid-way (rep stos, rep movs)
- * must write every element once, and a call or push whose store faults
- * must leave rsp where it belongs.  Natively the hardware guarantees this;
- * under valgrind the library corrects what valgrind reports (lib/valgrind.c),
- * and these tests are what `make check-valgrind` holds it to.
+ * the fault.  On x86-64, string instructions that fault mid-way (rep stos,
+ * rep movs) must write every element once, and a call or push whose store
+ * faults must leave rsp where it belongs; on aarch64, a multi-register
+ * store across the mapped bottom must land whole, and a pre-indexed store
+ * (its push) must leave sp where it belongs.  Natively the hardware
+ * guarantees this; under valgrind the library corrects what valgrind
+ * reports (lib/valgrind.c), and these tests are what `make check-valgrind`
+ * holds it to.
  */
 #include "config.h"
 #include <stdint.h>
@@ -14,11 +17,22 @@
 #include "core_util.h"
 #include "memcheck.h"
 
+/* Run fn(arg) in a task, which must finish in one resume. */
+static void run_once(pgs_fn fn, void *arg)
+{
+    pgs_task *t = pgs_create(fn, arg);
+    ck_assert_ptr_nonnull(t);
+    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
+    ck_assert_int_eq(pgs_state(t), PGS_DONE);
+    ck_assert_int_eq(pgs_destroy(t), 0);
+}
+
 #define SPAN 12000 /* bytes written, most of them below the mapped part */
 
 static unsigned char src[SPAN];
 
-enum op { STOSB, STOSQ, MOVSB, MOVSQ, BACKWARD_STOSB };
+#if defined(__x86_64__)
+enum op { STOSB, STOSQ, MOVSB, MOVSQ, BACKWARD_STOSB, OPS };
 
 /* Run the instruction with rsp just below everything it writes, so that
  * the writes are stack growth, and nothing else may touch the stack
@@ -91,23 +105,6 @@ static void *string_op(void *arg)
     return NULL;
 }
 
-/* Run fn(arg) in a task, which must finish in one resume. */
-static void run_once(pgs_fn fn, void *arg)
-{
-    pgs_task *t = pgs_create(fn, arg);
-    ck_assert_ptr_nonnull(t);
-    ck_assert_int_eq(pgs_resume(t, NULL, NULL), 0);
-    ck_assert_int_eq(pgs_state(t), PGS_DONE);
-    ck_assert_int_eq(pgs_destroy(t), 0);
-}
-
-START_TEST(string_instructions_resume_exactly)
-{
-    for (size_t i = 0; i < SPAN; i++)
-        src[i] = (unsigned char)(i * 7 + 1);
-    run_once(string_op, (void *)(uintptr_t)_i);
-}
-END_TEST
 
 /* A call whose return address is the first store below the mapped part,
  * then a push likewise: rsp must come back exactly. */
@@ -146,6 +143,93 @@ static void *push_op(void *arg)
     return NULL;
 }
 
+#elif defined(__aarch64__)
+enum op { STP_Q, ST1_X4, OPS };
+
+/* One store of 32 (stp of two q registers) or 64 bytes (st1 of four),
+ * half of it below the mapped bottom b, with sp below it all: the store
+ * faults and must land whole when it runs again. */
+static void *string_op(void *arg)
+{
+    enum op op = (enum op)(uintptr_t)arg;
+    size_t len = op == STP_Q ? 32 : 64;
+    uintptr_t b = (uintptr_t)core_mapped_bottom();
+    unsigned char *dst = (unsigned char *)(b - len / 2);
+    uintptr_t sp = ((uintptr_t)dst - 256) & ~(uintptr_t)15;
+    uint64_t faults = core_stats().faults;
+    if (op == STP_Q)
+        __asm__ volatile("mov x9, sp\n\t"
+                         "mov sp, %[sp]\n\t"
+                         "ldp q0, q1, [%[s]]\n\t"
+                         "stp q0, q1, [%[d]]\n\t"
+                         "mov sp, x9"
+                         :
+                         : [sp] "r"(sp), [s] "r"(src), [d] "r"(dst)
+                         : "x9", "v0", "v1", "memory");
+    else
+        __asm__ volatile("mov x9, sp\n\t"
+                         "mov sp, %[sp]\n\t"
+                         "ld1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[s]]\n\t"
+                         "st1 {v0.16b, v1.16b, v2.16b, v3.16b}, [%[d]]\n\t"
+                         "mov sp, x9"
+                         :
+                         : [sp] "r"(sp), [s] "r"(src), [d] "r"(dst)
+                         : "x9", "v0", "v1", "v2", "v3", "memory");
+    ck_assert_uint_gt(core_stats().faults, faults); /* it did fault */
+    VALGRIND_MAKE_MEM_DEFINED(dst - 1, len + 1);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(dst[i] == src[i], "op %d: byte %zu of %zu is %#x",
+                      (int)op, i, len, dst[i]);
+    ck_assert_uint_eq(dst[-1], 0);
+    return NULL;
+}
+
+/* A pre-indexed store pair (the frame record a function pushes), then a
+ * single pre-indexed store, each the first store below the mapped part:
+ * sp must come back exactly. */
+static void *push_op(void *arg)
+{
+    (void)arg;
+    for (int kind = 0; kind < 2; kind++) {
+        uintptr_t sp = (uintptr_t)core_mapped_bottom();
+        uint64_t faults = core_stats().faults;
+        uintptr_t after;
+        if (kind == 0)
+            __asm__ volatile("mov x9, sp\n\t"
+                             "mov sp, %1\n\t"
+                             "stp x29, x30, [sp, #-16]!\n\t"
+                             "ldp x29, x30, [sp], #16\n\t"
+                             "mov %0, sp\n\t"
+                             "mov sp, x9"
+                             : "=r"(after)
+                             : "r"(sp)
+                             : "x9", "memory");
+        else
+            __asm__ volatile("mov x9, sp\n\t"
+                             "mov sp, %1\n\t"
+                             "str x9, [sp, #-16]!\n\t"
+                             "ldr x10, [sp], #16\n\t"
+                             "mov %0, sp\n\t"
+                             "mov sp, x9"
+                             : "=r"(after)
+                             : "r"(sp)
+                             : "x9", "x10", "memory");
+        ck_assert_uint_gt(core_stats().faults, faults);
+        ck_assert_msg(after == sp, "%s: sp came back %+ld bytes off",
+                      kind ? "str" : "stp", (long)(after - sp));
+    }
+    return NULL;
+}
+#endif
+
+START_TEST(string_instructions_resume_exactly)
+{
+    for (size_t i = 0; i < SPAN; i++)
+        src[i] = (unsigned char)(i * 7 + 1);
+    run_once(string_op, (void *)(uintptr_t)_i);
+}
+END_TEST
+
 START_TEST(push_and_call_resume_exactly)
 {
     run_once(push_op, NULL);
@@ -155,7 +239,6 @@ END_TEST
 void core_add_resume(Suite *s)
 {
     TCase *tc = core_tcase(s, "resume");
-    tcase_add_loop_test(tc, string_instructions_resume_exactly, STOSB,
-                        BACKWARD_STOSB + 1);
+    tcase_add_loop_test(tc, string_instructions_resume_exactly, 0, OPS);
     tcase_add_test(tc, push_and_call_resume_exactly);
 }

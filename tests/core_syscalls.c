@@ -12,6 +12,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/syscall.h>
 #include <sys/uio.h>
 #include <unistd.h>
 #include "core_util.h"
@@ -161,6 +162,7 @@ static CORE_NOINLINE long raw_read_below_rsp(int fd, char **buf)
 {
     long ret;
     char *b;
+#if defined(__x86_64__)
     __asm__ volatile(
         "mov %%rsp, %%r12\n\t"
         "sub %[drop], %%rsp\n\t"
@@ -180,6 +182,29 @@ static CORE_NOINLINE long raw_read_below_rsp(int fd, char **buf)
         : "D"((long)fd), [drop] "i"(RAW_DROP), [touch] "i"(RAW_TOUCH),
           [len] "i"(RAW_LEN)
         : "rsi", "rdx", "rcx", "r11", "r12", "memory");
+#elif defined(__aarch64__)
+    register long x0 __asm__("x0") = fd;
+    __asm__ volatile(
+        "mov x9, sp\n\t"
+        "sub x10, x9, %[drop]\n\t"
+        "and x10, x10, #-16\n\t"
+        "mov sp, x10\n\t"
+        /* The first touch: above the new sp, below what is mapped. */
+        "sub x11, x9, %[touch]\n\t"
+        "strb wzr, [x11]\n\t"
+        /* read(fd, sp, RAW_LEN) */
+        "mov x1, sp\n\t"
+        "mov %[b], sp\n\t"
+        "mov x2, %[len]\n\t"
+        "mov x8, %[nr]\n\t"
+        "svc #0\n\t"
+        "mov sp, x9\n\t"
+        : "+r"(x0), [b] "=&r"(b)
+        : [drop] "r"((long)RAW_DROP), [touch] "r"((long)RAW_TOUCH),
+          [len] "r"((long)RAW_LEN), [nr] "r"((long)SYS_read)
+        : "x1", "x2", "x8", "x9", "x10", "x11", "memory");
+    ret = x0;
+#endif
     *buf = b;
     return ret;
 }

@@ -10,6 +10,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 #include "core_util.h"
+#include "emulation.h"
 #include "internal.h"
 #if defined(__SANITIZE_THREAD__)
 #include <sanitizer/tsan_interface.h>
@@ -304,6 +305,7 @@ void core_run_child(void (*fn)(void *), void *arg, struct core_child *c)
         c->errlen += take;
     }
     c->err[c->errlen] = '\0';
+    emu_strip(c->err, &c->errlen);
     close(p[0]);
     while (waitpid(pid, &c->status, 0) < 0)
         ck_assert_int_eq(errno, EINTR);

@@ -17,6 +17,7 @@
 #include <stddef.h>
 #include <stdint.h>
 #include <sys/types.h>
+#include <unistd.h>
 #include "pagedstack.h"
 
 /* Per-case timeout, seconds.  Generous: this is a slow VM, and no test
@@ -25,7 +26,8 @@
 
 #define CORE_KIB ((size_t)1 << 10)
 #define CORE_MIB ((size_t)1 << 20)
-#define CORE_PAGE ((size_t)4096)
+/* The kernel's page size: 4 KiB on x86-64, 4 to 64 KiB on aarch64. */
+#define CORE_PAGE ((size_t)sysconf(_SC_PAGESIZE))
 
 #define CORE_NOINLINE __attribute__((noinline, noclone))
 

@@ -7,13 +7,23 @@
 test_tools_environment = \
 	CC='$(CC)'; CFLAGS='$(CFLAGS)'; LDFLAGS='$(LDFLAGS)'; \
 	PKG_CONFIG='$(PKG_CONFIG)'; MAKE='$(MAKE)'; \
-	export CC CFLAGS LDFLAGS PKG_CONFIG MAKE;
+	PGS_EMULATOR='$(PGS_EMULATOR)'; PGS_RUN='$(PGS_RUN)'; \
+	export CC CFLAGS LDFLAGS PKG_CONFIG MAKE PGS_EMULATOR PGS_RUN;
+
+# How test programs run: directly, or under an emulator (PGS_RUN, set by
+# make check-aarch64, tests/aarch64.mk; the scripted tests put it in front
+# of every program of the build they run).  PGS_EMULATOR names the
+# emulator, for the tests to skip what it cannot do.
+PGS_EMULATOR =
+PGS_RUN =
+LOG_COMPILER = $(PGS_RUN)
 
 include $(srcdir)/tests/sanitizers.mk
 include $(srcdir)/tests/static.mk
 include $(srcdir)/tests/gdb.mk
 include $(srcdir)/tests/asan_user.mk
 include $(srcdir)/tests/step.mk
+include $(srcdir)/tests/aarch64.mk
 
 if HAVE_CHECK
 include $(srcdir)/tests/core.mk

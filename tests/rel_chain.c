@@ -93,7 +93,7 @@ static void reporter(int sig, siginfo_t *si, void *ucv)
     reporter_calls++;
     if (si->si_code > 0 && in_regions(si->si_addr))
         growth_seen++;
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t ip = pgs__uc_pc(uc);
     if (si->si_code != expect_code ||
         (expect_code == SEGV_MAPERR &&
          (si->si_addr != expect_addr || ip < (uintptr_t)deref ||

@@ -29,11 +29,12 @@
 #include <ucontext.h>
 #include <unistd.h>
 #include "internal.h"
+#include "emulation.h"
 #include "rel.h"
 #include "sys.h"
 #include "memcheck.h"
 
-#define PAGE 4096
+#define PAGE PGS_PAGE
 
 /* ---- faults of the program's own --------------------------------------------- */
 
@@ -89,7 +90,7 @@ static void (*volatile expect_fn)(void);
 static void on_segv_info(int sig, siginfo_t *si, void *ucv)
 {
     ucontext_t *uc = ucv;
-    uintptr_t ip = (uintptr_t)uc->uc_mcontext.gregs[REG_RIP];
+    uintptr_t ip = pgs__uc_pc(uc);
     calls++;
     if (sig != SIGSEGV || si->si_addr != expect_addr ||
         si->si_code != expect_code || !in_function(ip, expect_fn)) {
@@ -296,9 +297,12 @@ START_TEST(test_shell_status_139)
     ssize_t n = readlink("/proc/self/exe", exe, sizeof exe - 1);
     ck_assert(n > 0);
     exe[n] = '\0';
+    /* Under emulation the helper runs under the emulator, which dies by
+     * the signal its program died by. */
+    const char *emu = emu_active() ? getenv("PGS_EMULATOR") : "";
     snprintf(cmd, sizeof cmd,
-             "'%s' --helper segv-outside-task 2>/dev/null; echo status=$?",
-             exe);
+             "%s '%s' --helper segv-outside-task 2>/dev/null; echo status=$?",
+             emu, exe);
     FILE *p = popen(cmd, "r");
     ck_assert(p != NULL);
     if (!fgets(line, sizeof line, p))

@@ -72,12 +72,13 @@ static void on_usr1(int sig)
     usr1++;
 }
 
-/* Move rsp 64 KiB down, send SIGUSR1 to this thread with nothing touched
- * in between (the signal is delivered as the system call returns), and
- * move rsp back. */
+/* Move the stack pointer 64 KiB down, send SIGUSR1 to this thread with
+ * nothing touched in between (the signal is delivered as the system call
+ * returns), and move it back. */
 static REL_NOINLINE void signal_far_below(void)
 {
     long pid = getpid(), tid = syscall(SYS_gettid);
+#if defined(__x86_64__)
     long ret;
     __asm__ volatile("mov %%rsp, %%r12\n\t"
                      "sub $65536, %%rsp\n\t"
@@ -88,6 +89,19 @@ static REL_NOINLINE void signal_far_below(void)
                        "d"((long)SIGUSR1)
                      : "rcx", "r11", "r12", "memory");
     (void)ret;
+#elif defined(__aarch64__)
+    register long x0 __asm__("x0") = pid;
+    register long x1 __asm__("x1") = tid;
+    register long x2 __asm__("x2") = SIGUSR1;
+    register long x8 __asm__("x8") = SYS_tgkill;
+    __asm__ volatile("mov x9, sp\n\t"
+                     "sub sp, sp, #16, lsl #12\n\t" /* 64 KiB */
+                     "svc #0\n\t"
+                     "mov sp, x9"
+                     : "+r"(x0)
+                     : "r"(x1), "r"(x2), "r"(x8)
+                     : "x9", "memory");
+#endif
 }
 
 static void *task_far_below(void *arg)
@@ -204,7 +218,7 @@ static void *sender(void *arg)
         storm_sent++;
         seed = seed * 1103515245u + 12345u;
         for (unsigned k = (seed >> 16) % 4000; k; k--)
-            __builtin_ia32_pause();
+            pgs__cpu_relax();
     }
     __atomic_store_n(&storm_done, 1, __ATOMIC_RELEASE);
     return NULL;

@@ -31,6 +31,7 @@
 #include <time.h>
 #include <unistd.h>
 #include "sys.h"
+#include "emulation.h"
 #include "rel.h"
 #include "memcheck.h"
 
@@ -326,6 +327,8 @@ int rel_run(void (*fn)(void *), void *arg, unsigned flags, int timeout_s,
         if (f3 >= 0 && pf[2].revents)
             drain(&f3, res->err2, sizeof res->err2, &res->err2len);
     }
+    emu_strip(res->err, &res->errlen);
+    emu_strip(res->err2, &res->err2len);
     if (fo >= 0)
         close(fo);
     if (fe >= 0)

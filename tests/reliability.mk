@@ -8,6 +8,7 @@ TESTS += tests/check_reliability
 tests_check_reliability_SOURCES = \
 	tests/rel.h \
 	tests/memcheck.h \
+	tests/emulation.h \
 	tests/rel_main.c \
 	tests/rel_proc.c \
 	tests/rel_pattern.c \

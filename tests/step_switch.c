@@ -10,7 +10,8 @@
  *
  * A program of its own, for the automake harness: exit status 0 passes, 1
  * fails, and 77 reports a skip where nothing can be checked (under
- * valgrind, or where ptrace is not allowed).  It has no time limit of its
+ * valgrind, or where ptrace is not available: not allowed, or under
+ * qemu-user).  It has no time limit of its
  * own: it ends when the stepped child has finished its switches, however
  * slow the machine or the build (a sanitizer's) is.
  */
@@ -21,7 +22,9 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <elf.h>
 #include <sys/ptrace.h>
+#include <sys/uio.h>
 #include <sys/user.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -39,6 +42,22 @@ static void *yielder(void *arg)
 }
 
 static pgs_task *inner;
+
+/* Where the stopped child is (its program counter). */
+static unsigned long stopped_pc(pid_t pid)
+{
+    struct user_regs_struct regs;
+#if defined(__x86_64__)
+    if (ptrace(PTRACE_GETREGS, pid, NULL, &regs) != 0)
+        return 0;
+    return regs.rip;
+#elif defined(__aarch64__)
+    struct iovec io = { .iov_base = &regs, .iov_len = sizeof regs };
+    if (ptrace(PTRACE_GETREGSET, pid, (void *)NT_PRSTATUS, &io) != 0)
+        return 0;
+    return regs.pc;
+#endif
+}
 
 static void *nester(void *arg)
 {
@@ -120,8 +139,10 @@ int main(void)
         return 1;
     }
     if (WIFEXITED(st) && WEXITSTATUS(st) == 2) {
-        printf("SKIP: ptrace is not allowed here: instructions cannot be "
-               "stepped\n");
+        /* Refused by the system, or by an emulator (qemu-user implements
+         * no ptrace). */
+        printf("SKIP: ptrace is not available here: instructions cannot "
+               "be stepped\n");
         return SKIP;
     }
     if (n != (ssize_t)sizeof where || !WIFSTOPPED(st)) {
@@ -152,14 +173,13 @@ int main(void)
         int state = (int)peek(pid, cur + offsetof(struct pgs_task, state),
                               &ok);
         if (state != PGS_RUNNING) {
-            struct user_regs_struct regs;
+            unsigned long pc = stopped_pc(pid);
             bad++;
-            ptrace(PTRACE_GETREGS, pid, NULL, &regs);
             int seen = 0;
             for (int i = 0; i < nips; i++)
-                seen |= ips[i] == regs.rip;
+                seen |= ips[i] == pc;
             if (!seen && nips < 4) {
-                ips[nips] = regs.rip;
+                ips[nips] = pc;
                 states[nips++] = state;
             }
         }

@@ -6,7 +6,8 @@ server=
 # Start a server in the background and wait (bounded) for its port file.
 start_server() {
 	rm -f "$tmp/port"
-	"$@" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
+	# PGS_RUN: the emulator under make check-aarch64.
+	$PGS_RUN "$@" --port-file "$tmp/port" >"$tmp/server.log" 2>&1 &
 	server=$!
 	i=0
 	while [ ! -s "$tmp/port" ] && [ $i -lt 300 ]; do

@@ -65,7 +65,21 @@ void cell_spawn(char *const argv[], double timeout_s, int wait_settle,
     if (pid == 0) {
         dup2(po[1], 1);
         dup2(pe[1], 2);
-        execv(argv[0], argv);
+        /* Under user-mode emulation (make check-aarch64 names the
+         * emulator in PGS_EMULATOR) the cell, a program of the emulated
+         * architecture, runs under the emulator too: without binfmt_misc
+         * the kernel cannot start it. */
+        const char *emu = getenv("PGS_EMULATOR");
+        if (emu && *emu) {
+            int n = 0;
+            while (argv[n])
+                n++;
+            char *wrapped[n + 2];
+            wrapped[0] = (char *)emu;
+            memcpy(wrapped + 1, argv, (size_t)(n + 1) * sizeof argv[0]);
+            execvp(emu, wrapped);
+        } else
+            execv(argv[0], argv);
         fprintf(stderr, "exec %s: %s\n", argv[0], strerror(errno));
         _exit(127);
     }

@@ -29,7 +29,8 @@
 #include "model.h"
 
 #define BIG ((size_t)8 << 20)
-#define PAGE ((size_t)4096)
+/* The guard page below each stack: the kernel's page size. */
+#define PAGE ((size_t)sysconf(_SC_PAGESIZE))
 
 struct sw_task {
     void *sp;    /* saved stack pointer; NULL before the first run */
