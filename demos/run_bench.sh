@@ -88,7 +88,8 @@ fi
 
 before=
 [ "$name" != bench ] || [ ! -f "$results/bench-before.csv" ] ||
-	before="--before $results/bench-before.csv"
+	before="--before demos/results/bench-before.csv"
+cd "$srcdir"
 # shellcheck disable=SC2086
-"$bench" report switch "$csv" $before --goals "$srcdir/demos/switch/goals.csv" --about "\`demos/run_bench.sh${*:+ $*}\`, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load at the start and $(cut -d' ' -f1 /proc/loadavg) at the end, $(($(date +%s) - start)) s. $fcontext_about. Each figure is the median of rounds that interleave the models, each the median of timed runs of ~20 ms in the process's CPU time (user + system; the wall clock for the thread pairs). Machine: $(nproc) CPUs ($(sed -n "s/^model name[^:]*: //p" /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(${CC:-cc} --version | head -n 1)." >"$results/$name.md"
+"$bench" report switch "$csv" $before --goals demos/switch/goals.csv --about "\`demos/run_bench.sh${*:+ $*}\`, $(date -u '+%Y-%m-%d %H:%M UTC'), load average $load at the start and $(cut -d' ' -f1 /proc/loadavg) at the end, $(($(date +%s) - start)) s. $fcontext_about. Each figure is the median of rounds that interleave the models, each the median of timed runs of ~20 ms in the process's CPU time (user + system; the wall clock for the thread pairs). Machine: $(nproc) CPUs ($(sed -n "s/^model name[^:]*: //p" /proc/cpuinfo | head -n 1)), Linux $(uname -r), $(${CC:-cc} --version | head -n 1)." >"$results/$name.md"
 cat "$results/$name.md"
