@@ -114,7 +114,7 @@ void cell_spawn(char *const argv[], double timeout_s, int wait_settle,
         row_note(r, "fork: %s", strerror(errno));
     else if (late) {
         row_set(r, "status", "timeout");
-        row_note(r, "timeout: killed after %.0f s%s%s", timeout_s,
+        row_note(r, "timeout: killed after %.0f s%s; %s", timeout_s,
                  row ? ", after all tasks were created" : "", err);
     } else if (WIFSIGNALED(st)) {
         row_set(r, "status", "crash");

@@ -271,14 +271,16 @@ int memory_main(int argc, char **argv)
     char list[128] = "pagedstack threads mmap-8M malloc-128K copy-stack",
          wl[128] = "shallow-1K live-64K call-512K deep-1pct-4M",
          ns[128] = "1000 10000 100000 1000000", *save;
-    FILE *csv = NULL;
+    const char *csv = NULL; /* written at the end: a stopped run leaves
+                               the last one */
+    FILE *f;
     int nr = 0;
     for (int i = 0; i < argc; i++) {
         const char *a = argv[i], *v = i + 1 < argc ? argv[i + 1] : "";
         if (!strcmp(a, "--quick"))
             strcpy(ns, "1000"), o.cell_timeout = 20, o.skip_seconds = 15;
-        else if (!strcmp(a, "--csv") && ++i && !(csv = fopen(v, "w")))
-            return perror(v), 1;
+        else if (!strcmp(a, "--csv") && ++i)
+            csv = v;
         else if (!strcmp(a, "--fcontext") && ++i)
             strcat(list, " fcontext"), o.fcontext = v;
         else if ((!strcmp(a, "--ns") || !strcmp(a, "--models") ||
@@ -288,7 +290,7 @@ int memory_main(int argc, char **argv)
             o.max_seconds = atof(v);
         else if (!strcmp(a, "--cell-timeout") && ++i)
             o.cell_timeout = atof(v);
-        else if (strcmp(a, "--csv")) {
+        else {
             fprintf(stderr, "bench memory: unknown option %s\n", a);
             return 2;
         }
@@ -321,11 +323,12 @@ int memory_main(int argc, char **argv)
                         row_str(c, "status"), row_str(c, "per_task_bytes"),
                         c->note);
         }
-    if (csv) {
-        csv_header(csv, cols);
-        for (int i = 0; i < nr; i++)
-            csv_row(csv, cols, &res[i]);
-        fclose(csv);
-    }
-    return 0;
+    if (!csv)
+        return 0;
+    if (!(f = fopen(csv, "w")))
+        return perror(csv), 1;
+    csv_header(f, cols);
+    for (int i = 0; i < nr; i++)
+        csv_row(f, cols, &res[i]);
+    return fclose(f) != 0;
 }

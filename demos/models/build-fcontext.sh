@@ -1,8 +1,10 @@
 # SPDX-License-Identifier: MIT
 # Build demos/bench-fcontext: demos/bench's harness and experiments with
 # the Boost.Context fcontext model (models/fcontext.cpp) in place of the
-# others, built the way Boost's users build it: c++ -O2 against the
-# distribution's Boost.Context, linked statically when there is a static
+# others, built the way Boost's users build a release: c++ -O2 -DNDEBUG
+# against the distribution's Boost.Context (NDEBUG: a stack allocation
+# that fails throws std::bad_alloc instead of failing an assertion),
+# linked statically when there is a static
 # library (the pagedstack model is linked statically too, so that neither
 # pays a PLT jump per switch).  The project's build does not look for
 # Boost; run_bench.sh and run_memory.sh source this file and call
@@ -26,11 +28,11 @@ build_fcontext() {
 		"$cxx" -x c++ -E -P - 2>/dev/null | tail -n 1 | tr -d '"' | tr _ .)
 	for link in "-Wl,-Bstatic -lboost_context -Wl,-Bdynamic" -lboost_context; do
 		# shellcheck disable=SC2086
-		if "$cxx" -std=c++14 -O2 -g -I"$d/harness" -I"$d/models" \
+		if "$cxx" -std=c++14 -O2 -g -DNDEBUG -I"$d/harness" -I"$d/models" \
 			-o "$2/demos/bench-fcontext" "$d/models/fcontext.cpp" $objs \
 			$link -pthread -lm 2>>"$log"; then
 			fcontext=$2/demos/bench-fcontext
-			fcontext_about="fcontext: Boost $version, $cxx -O2, linked with $link"
+			fcontext_about="fcontext: Boost $version, $cxx -O2 -DNDEBUG, linked with $link"
 			break
 		fi
 	done

@@ -104,14 +104,17 @@ static void scenarios(void)
         "fcontext pagedstack copy-stack");
     add(K_CREATE, "create", "", 1, 0, 0, ALL);
     /* One thread and two, shallow and deep tasks: pairs measured in the
-     * same rounds. */
-    for (int g = 0; g < 4; g++)
+     * same rounds.  With one region a deep switch remaps (the mm lock, TLB
+     * flushes on the other CPU): group 7. */
+    for (int g = 0; g < 5; g++)
         for (int t = 1; t <= 2; t++) {
-            snprintf(prefix, sizeof prefix, "threads-%d-", t);
-            s = add(K_THREADS, NULL, prefix, 100, g < 2 ? KiB : MiB, g & 1,
-                    "fcontext pagedstack copy-stack");
+            snprintf(prefix, sizeof prefix, "threads-%d-%s", t,
+                     g == 4 ? "r1-" : "");
+            s = add(K_THREADS, NULL, prefix, 100, g == 0 || g == 1 ? KiB : MiB,
+                    g & 1, "fcontext pagedstack copy-stack");
             s->threads = t;
-            s->group = g + 1;
+            s->regions = g == 4;
+            s->group = g == 4 ? 7 : g + 1;
         }
     /* No cliff: the first of 100 shallow tasks went 64 KiB deep once,
      * against the same without; default regions and one region. */
