@@ -1,13 +1,6 @@
 # SPDX-License-Identifier: MIT
-# Demo programs: what the library is for, measured.
-#
-#   first_look.c  the README's first program: 100,000 tasks and their cost
-#   harness/      demos/bench: cells in child processes, timing, memory
-#                 readings, CSV rows, and the report writer
-#   models/       the models compared, each written once for every demo
-#   switch/       the switch benchmark (demos/run_bench.sh)
-#   memory/       the memory comparison (demos/run_memory.sh)
-#   echo/         the server demo on libuv (demos/echo/run.sh)
+# Demo programs: what the library is for, measured (the README's Layout
+# says what each directory holds).
 demo_cppflags = $(AM_CPPFLAGS) -I$(srcdir)/demos/harness \
 	-I$(srcdir)/demos/models
 
@@ -33,8 +26,6 @@ demos_bench_CPPFLAGS = $(demo_cppflags)
 demos_bench_LDADD = libpagedstack-internal.la $(PTHREAD_LIBS) -lm
 demos_bench_LDFLAGS = -no-install
 
-# Smoke runs of both experiments: every model and kind of scenario, tiny
-# counts; they never check a time.
 TESTS += demos/bench-quick.test demos/memory-quick.test
 EXTRA_DIST += demos/bench-quick.test demos/memory-quick.test \
 	demos/run_bench.sh demos/run_memory.sh demos/models/fcontext.cpp \

@@ -1,22 +1,15 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The switch benchmark, in one command:
+# The switch benchmark, in one command (method: demos/switch/README.md):
 #
 #   demos/run_bench.sh [--quick] [--rounds R] [SCENARIO-PATTERN...]
 #
-# Builds demos/bench (make) and, when Boost.Context is installed,
-# demos/bench-fcontext (models/build-fcontext.sh); runs every scenario on
-# pagedstack, fcontext, copy-stack and threads in interleaved rounds
-# (demos/switch/switch.c); checks the library's own count of system calls
-# against strace -f -c; writes demos/results/bench.csv (every figure) and
-# demos/results/bench.md (the tables, and the goals of issue 12 beside
-# demos/results/bench-before.csv, an earlier run), and prints bench.md.
-# Without patterns it runs every scenario, the million-task one included,
-# in about 16 minutes on a loaded machine.  Patterns (shell globs, see
-# `demos/bench switch --list`) rerun a few, e.g. 'hot' or 'rr-10k-1k-*',
-# and write demos/results/bench-partial.* instead (--quick, the smoke
-# run: bench-quick.*), so that the full results stay.  Run it from the
-# build directory (where `make` works).
+# Builds demos/bench and demos/bench-fcontext (when Boost.Context is
+# there), runs every scenario, checks the library's system call counts
+# against strace, writes demos/results/bench.csv and bench.md (the goals
+# beside bench-before.csv) and prints bench.md.  Patterns rerun a few
+# scenarios into bench-partial.* (--quick: bench-quick.*), so that the
+# full results stay.  Run it from the build directory.
 set -eu
 
 here=$(cd "$(dirname "$0")" && pwd)

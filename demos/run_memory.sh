@@ -1,16 +1,13 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The memory comparison, start to finish, in one command:
+# The memory comparison, in one command (method: demos/memory/README.md):
 #
 #   demos/run_memory.sh [extra `demos/bench memory` options]
 #
-# Builds demos/bench (configuring first if needed) and, when
-# libboost-context-dev is installed, demos/bench-fcontext; runs every cell
-# of the comparison (demos/memory/memory.c) with a time budget that keeps
-# the run under ten minutes; writes demos/results/memory.csv (every cell),
-# memory.md (the tables) and memory.png (the chart, with gnuplot).  The
-# programs and the library are copied to a private directory first, so
-# that a rebuild in the tree during the run cannot change them half-way.
+# Builds demos/bench (and demos/bench-fcontext), runs every cell on copies
+# of the programs (a rebuild during the run cannot change them), within
+# ten minutes, and writes demos/results/memory.csv, memory.md and the chart
+# memory.png (gnuplot).
 set -eu
 
 top=$(cd "$(dirname "$0")/.." && pwd)

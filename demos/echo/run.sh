@@ -1,21 +1,12 @@
 #!/bin/sh
 # SPDX-License-Identifier: MIT
-# The echo comparison, start to finish, in one command:
+# The echo comparison, in one command (method: demos/echo/README.md):
 #
 #   demos/echo/run.sh [CONNECTIONS ...]        (default: 1000 10000)
 #
 # Environment: ROUNDS (requests per connection, default 10), REPEAT (runs
-# of every cell, default 3; the report takes medians), DEEP_SHARE (share
-# of deep requests, default 0.01).
-#
-# Builds the demo (configuring first if needed), raises the descriptor
-# limit for the largest N (and stops, saying what to raise, if it cannot),
-# then for every N runs three servers against demos/echo/echo_loadgen:
-# pagedstack + libuv (one loop per CPU), threads with 8 MiB stacks, threads with 64 KiB
-# stacks (which refuse the deep requests), and once the 64 KiB server
-# without its depth check, to show what a deep request does to it.
-# Writes demos/results/echo.csv (every run), echo.md (medians, method,
-# machine) and echo.png (chart, when gnuplot is installed).
+# of every cell, default 3), DEEP_SHARE (share of deep requests, 0.01).
+# Writes demos/results/echo.csv, echo.md and echo.png.
 set -eu
 
 top=$(cd "$(dirname "$0")/../.." && pwd)

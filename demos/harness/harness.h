@@ -35,8 +35,7 @@ void row_clear(struct row *r);
 void row_set(struct row *r, const char *key, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 void row_num(struct row *r, const char *key, double v);
-void row_note(struct row *r, const char *fmt, ...)
-    __attribute__((format(printf, 2, 3)));
+#define row_note(r, ...) row_set(r, "note", __VA_ARGS__)
 /* The value of key: "" (row_str) or NAN (row_get) when it has none. */
 const char *row_str(const struct row *r, const char *key);
 double row_get(const struct row *r, const char *key);
@@ -74,7 +73,6 @@ struct mem_snap {         /* bytes; -1 where it could not be read */
     long long pte;        /* VmPTE: this process's page tables */
 };
 int mem_snap_take(struct mem_snap *s);
-int mem_used_avail(long long *used, long long *avail);
 /* cgroup v2 memory.current or v1 memory.usage_in_bytes of this process's
  * cgroup, or NULL if neither can be read. */
 const char *mem_cgroup_file(void);

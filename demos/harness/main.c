@@ -4,14 +4,10 @@
  *
  *   demos/bench switch [OPTIONS] [SCENARIO-PATTERN...]   switch/switch.c
  *   demos/bench memory [OPTIONS]                          memory/memory.c
- *   demos/bench report switch|memory CSV [OPTIONS]        harness/report.c
+ *   demos/bench report switch|memory|echo CSV [OPTIONS]   harness/report.c
  *   demos/bench cell switch|memory ...     one cell, run by the two above
  *
- * The parent runs every cell as a child process of this program (or of
- * demos/bench-fcontext, the same sources with the Boost.Context model:
- * models/build-fcontext.sh) and writes the rows it reports to a CSV file;
- * the report writer makes the tables.  demos/run_bench.sh and
- * demos/run_memory.sh run it all.
+ * demos/bench-fcontext is the same with the Boost.Context model.
  */
 #define _GNU_SOURCE
 #include <limits.h>

@@ -37,16 +37,6 @@ static long long field_kb(const char *text, const char *key)
     return -1;
 }
 
-int mem_used_avail(long long *used, long long *avail)
-{
-    char buf[8192];
-    if (slurp("/proc/meminfo", buf, sizeof buf) <= 0)
-        return -1;
-    *avail = field_kb(buf, "MemAvailable");
-    *used = field_kb(buf, "MemTotal") - *avail;
-    return *avail < 0 ? -1 : 0;
-}
-
 /* cgroup v2: "0::/path" in /proc/self/cgroup, memory.current under the
  * unified mount (or at its root inside a cgroup namespace); v1: the line
  * of the memory controller, memory.usage_in_bytes. */

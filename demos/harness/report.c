@@ -6,14 +6,6 @@
  *   demos/bench report switch|memory|echo CSV [--before CSV]
  *                      [--goals demos/switch/goals.csv] [--about TEXT]
  *                      [--chart FILE]
- *
- * A switch table is a list of columns, each a figure of one model in the
- * row's scenario or in a related one (the round-robin a regions- scenario
- * varies, the one-thread half of a threads pair, the no-spike half of a
- * cliff pair), or the ratio of two.  The goals of issue 12
- * (demos/switch/goals.csv) are such ratios; --before puts an earlier
- * run's beside them.  What the tables
- * mean: demos/switch/README.md, demos/memory/README.md.
  */
 #define _GNU_SOURCE
 #include <fnmatch.h>

@@ -43,14 +43,6 @@ void row_set(struct row *r, const char *key, const char *fmt, ...)
     va_end(ap);
 }
 
-void row_note(struct row *r, const char *fmt, ...)
-{
-    va_list ap;
-    va_start(ap, fmt);
-    vset(r, "note", fmt, ap);
-    va_end(ap);
-}
-
 void row_num(struct row *r, const char *key, double v)
 {
     row_set(r, key, isnan(v) ? "" : "%.6g", v);

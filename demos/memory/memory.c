@@ -7,13 +7,8 @@
  *                      [--models a,b] [--works a,b] [--fcontext PROGRAM]
  *                      [--max-seconds S] [--cell-timeout S]
  *
- * The same workloads (tasks waiting with 1 KiB or 64 KiB of live stack,
- * after a call that used 512 KiB, or 1% of them 4 MiB deep) on every
- * model, for N = 1k, 10k, 100k and 1M tasks (--quick: 1k), each cell
- * (model, workload, N) in a child process of its own.  How each figure
- * is measured, and why a cell may not run: demos/memory/README.md.
- * `demos/bench report memory` makes the tables; demos/run_memory.sh runs
- * it all.
+ * Every cell (model, workload, N) in a child process of its own; the
+ * method and why a cell may not run: demos/memory/README.md.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -80,13 +75,12 @@ static void cell(const struct model *m, struct job *j, long n,
     mem_snap_take(&s0);
     t0 = mem_now();
     for (; made < n; made++) {
-        long long used, avail;
-        if (made % 1024 == 1023 && mem_used_avail(&used, &avail) == 0 &&
-            (used - s0.used > budget || avail < reserve)) {
+        if (made % 1024 == 1023 && mem_snap_take(&s1) == 0 &&
+            (s1.used - s0.used > budget || s1.avail < reserve)) {
             row_set(r, "status", "budget");
             row_note(r, "stopped at %ld tasks: the system's used memory grew "
                      "by %.1f GiB, %.1f GiB available", made,
-                     (used - s0.used) / GiB, avail / GiB);
+                     (s1.used - s0.used) / GiB, s1.avail / GiB);
             break;
         }
         if (!(t[made] = m->create(j)) || m->resume(t[made]) != 0) {

@@ -1,9 +1,7 @@
 # SPDX-License-Identifier: MIT
-# Chart of demos/results/memory.csv (demos/bench memory): memory per
-# waiting task against the number of tasks, a panel a workload, a line a
-# model.  Run by demos/run_memory.sh:
-#   gnuplot -e "dir='demos/results'" demos/memory/plot.gp
-# A line ends where its model could not go further (see memory.md).
+# Chart of demos/results/memory.csv: memory per waiting task against the
+# number of tasks, a panel a workload, a line a model.  demos/run_memory.sh
+# runs: gnuplot -e "dir='demos/results'" demos/memory/plot.gp
 if (!exists("dir")) dir = 'demos/results'
 csv = dir.'/memory.csv'
 set datafile separator ','

@@ -1,17 +1,11 @@
 # SPDX-License-Identifier: MIT
-# Build demos/bench-fcontext: demos/bench's harness and experiments with
-# the Boost.Context fcontext model (models/fcontext.cpp) in place of the
-# others, built the way Boost's users build a release: c++ -O2 -DNDEBUG
-# against the distribution's Boost.Context (NDEBUG: a stack allocation
-# that fails throws std::bad_alloc instead of failing an assertion),
-# linked statically when there is a static
-# library (the pagedstack model is linked statically too, so that neither
-# pays a PLT jump per switch).  The project's build does not look for
-# Boost; run_bench.sh and run_memory.sh source this file and call
-#
-#   build_fcontext SRCDIR BUILDDIR
-#
-# which sets $fcontext (the program, or empty) and $fcontext_about.
+# Build demos/bench-fcontext: demos/bench with the Boost.Context model in
+# place of the others, as Boost's users build a release: c++ -O2 -DNDEBUG
+# (a failed stack allocation throws instead of asserting), Boost.Context
+# linked statically when it can be (pagedstack is too: no PLT jump per
+# switch for either).  run_bench.sh and run_memory.sh source this file and
+# call `build_fcontext SRCDIR BUILDDIR`, which sets $fcontext (the program,
+# or empty) and $fcontext_about.
 build_fcontext() {
 	fcontext= fcontext_about="no fcontext figures: Boost.Context is not installed (libboost-context-dev)"
 	cxx=${CXX:-c++} d=$1/demos objs= log=$2/demos/bench-fcontext.log

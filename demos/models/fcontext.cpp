@@ -1,16 +1,11 @@
 /* SPDX-License-Identifier: MIT */
 /*
- * The Boost.Context fcontext model, the layer under boost::context::fiber
- * and Boost.Coroutine2: make_fcontext/jump_fcontext from the
- * distribution's package, built with c++ -O2 the way its users build it
- * (models/build-fcontext.sh, run by run_bench.sh and run_memory.sh; the
- * project's build does not look for Boost).  A round trip is two
- * jump_fcontext calls, as boost::context::fiber makes them, without the
- * fiber's exception and ontop machinery.  Stacks: fixedsize_stack
- * (std::malloc, Boost's default allocator for fibers) of the job's size
- * when it has one (the switch benchmark: live depth + 64 KiB, as a user
- * who knows the depth would size it), else a protected_fixedsize_stack of
- * 8 MiB (mmap and a guard page), the limit every pagedstack task has.
+ * The Boost.Context fcontext model (under boost::context::fiber), built
+ * as its users build it (build-fcontext.sh).  A round trip is two
+ * jump_fcontext calls, without the fiber's exception and ontop machinery.
+ * Stacks: fixedsize_stack (std::malloc, Boost's default for fibers) of the
+ * job's size when it has one (live depth + 64 KiB), else an 8 MiB
+ * protected_fixedsize_stack (mmap and a guard page).
  */
 #include <boost/context/detail/fcontext.hpp>
 #include <boost/context/fixedsize_stack.hpp>

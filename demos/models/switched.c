@@ -8,13 +8,10 @@
  * by default), so that the comparison measures what each does with its
  * stacks, not a different switch.
  *
- * copy-stack: libaco's way (no C copy-stack runtime is packaged by
- * Debian).  One shared 8 MiB stack per thread; resuming a task that is not
- * the stack's occupant copies the occupant's live bytes (its saved stack
- * pointer to the top) out into a buffer kept per task, reallocated only
- * when its size changes, and the incoming task's bytes in.  It never
- * clears what a task left below its stack pointer, so unlike pagedstack a
- * task can read another's old stack bytes.
+ * copy-stack is libaco's way: one shared 8 MiB stack per thread; resuming
+ * a task that is not the occupant copies the occupant's live bytes out to
+ * a buffer kept per task (resized only when their size changes) and the
+ * incoming task's in.  Nothing below the stack pointer is cleared.
  */
 #define _GNU_SOURCE
 #include <errno.h>

@@ -7,13 +7,9 @@
  *                      [--fcontext PROGRAM] [--rounds R] [--runs N] [--ms M]
  *                      [SCENARIO-PATTERN...]
  *
- * Every figure is the median of R rounds that interleave the models: each
- * round measures every (scenario, model) cell of a group once, starting
- * one cell further each round, so that a disturbance of the machine falls
- * on all of them alike.  Each measurement is a cell in a child process of
- * its own (`demos/bench cell switch SCENARIO MODEL`).  The rows go to the
- * CSV file, `demos/bench report switch` makes the tables, and
- * demos/run_bench.sh runs it all; demos/switch/README.md says more.
+ * Every figure is the median of R rounds that interleave the models, each
+ * measurement a cell in a child process (`demos/bench cell switch SCENARIO
+ * MODEL`); demos/switch/README.md says more.
  */
 #define _GNU_SOURCE
 #include <errno.h>
@@ -276,22 +272,16 @@ static void shallow_after_deep(const struct model *m, const struct scen *s,
              m->held(a));
 }
 
-static const struct scen *find(const char *name)
-{
-    for (int i = 0; i < nscen; i++)
-        if (!strcmp(scen[i].name, name))
-            return &scen[i];
-    return NULL;
-}
-
 /* bench cell switch SCENARIO MODEL [--runs N] [--ms M] [--fixed K] */
 int switch_cell(int argc, char **argv)
 {
-    const struct scen *s;
+    const struct scen *s = NULL;
     const struct model *m;
     struct row r;
     scenarios();
-    if (argc < 2 || !(s = find(argv[0])) || !(m = model_find(argv[1])))
+    for (int i = 0; i < nscen && argc > 0; i++)
+        s = strcmp(scen[i].name, argv[0]) ? s : &scen[i];
+    if (argc < 2 || !s || !(m = model_find(argv[1])))
         return 2;
     for (int i = 2; i + 1 < argc; i += 2)
         if (!strcmp(argv[i], "--runs"))
