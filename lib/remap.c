@@ -124,6 +124,15 @@ int pgs__copy_buffer(struct pgs_thread *th, pgs_task *t, size_t cap)
     return 0;
 }
 
+/* Copy t's live stack (its top `live` bytes) into its buffer, which holds
+ * them already. */
+static void copy_out(pgs_task *t, size_t live)
+{
+    memcpy(t->buf, t->sp, live);
+    t->buflen = live;
+    t->home = PGS_HOME_COPY;
+}
+
 /* Copy t's live stack out of r into t's buffer (exact size).  Fails if
  * there is no memory for the buffer, or the thread's cap has no room for
  * it (counting `allow` bytes that the switch is about to give back): t then
@@ -141,9 +150,7 @@ static int save_copy(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
         if (pgs__copy_buffer(th, t, cap) != 0)
             return -1;
     }
-    memcpy(t->buf, t->sp, live);
-    t->buflen = live;
-    t->home = PGS_HOME_COPY;
+    copy_out(t, live);
     return 0;
 }
 
@@ -298,6 +305,17 @@ static int enter(struct pgs_thread *th, struct pgs_region *r, pgs_task *t,
     return 0;
 }
 
+/* r shows t now: t is its occupant, at home there. */
+static void now_shows(struct pgs_thread *th, struct pgs_region *r,
+                      pgs_task *t)
+{
+    r->occupant = t;
+    t->home = PGS_HOME_REGION;
+    if (r->mapped > t->peak_pages)
+        t->peak_pages = r->mapped;
+    th->remaps++;
+}
+
 /*
  * The common switch through a shared region, in one piece: shallow
  * occupant o is copied out into the buffer it has, and t's saved copy goes
@@ -325,16 +343,10 @@ static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
     pgs_assert(pgs__home_agrees(th, t),
                "a task's home says where its stack is");
     pgs_track_region_reset(r);
-    memcpy(o->buf, out, live);
-    o->buflen = live;
-    o->home = PGS_HOME_COPY;
+    copy_out(o, live);
     scratch_clear(th, r, need, in);
     memcpy(in, t->buf, t->buflen);
-    r->occupant = t;
-    t->home = PGS_HOME_REGION;
-    if (r->mapped > t->peak_pages)
-        t->peak_pages = r->mapped;
-    th->remaps++;
+    now_shows(th, r, t);
     return 0;
 }
 
@@ -359,16 +371,11 @@ int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
         errno = e;
         return -1;
     }
-    r->occupant = t;
-    t->home = PGS_HOME_REGION;
     uintptr_t sp = entry_sp(r, t);
     pgs_assert(!pgs__sp_in(r, (void *)sp) ||
                    pgs__cover(r, sp - th->headroom) <= r->mapped,
                "the pages a region maps cover its occupant's live stack");
-    size_t depth = r->mapped;
-    if (depth > t->peak_pages)
-        t->peak_pages = depth;
-    th->remaps++;
+    now_shows(th, r, t);
     return 0;
 }
 
