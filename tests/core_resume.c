@@ -31,6 +31,22 @@ static void run_once(pgs_fn fn, void *arg)
 
 static unsigned char src[SPAN];
 
+/* After store instruction `op` wrote len bytes at dst, faulting on the
+ * way (the fault count was `faults` before): every byte holds what it
+ * stored (from `from`, or 0x5a where it filled), though it now lies below
+ * the stack pointer again, and the byte below was not written (the stack
+ * there is fresh). */
+static void check_written(int op, uint64_t faults, const unsigned char *dst,
+                          size_t len, const unsigned char *from)
+{
+    ck_assert_uint_gt(core_stats().faults, faults); /* it did fault */
+    VALGRIND_MAKE_MEM_DEFINED(dst - 1, len + 1);
+    for (size_t i = 0; i < len; i++)
+        ck_assert_msg(dst[i] == (from ? from[i] : 0x5a),
+                      "op %d: byte %zu of %zu is %#x", op, i, len, dst[i]);
+    ck_assert_uint_eq(dst[-1], 0);
+}
+
 #if defined(__x86_64__)
 enum op { STOSB, STOSQ, MOVSB, MOVSQ, BACKWARD_STOSB, OPS };
 
@@ -92,16 +108,8 @@ static void *string_op(void *arg)
         break;
     }
     ck_assert_uint_eq(n, 0);
-    ck_assert_uint_gt(core_stats().faults, faults); /* it did fault */
-    /* What was written lies below the stack pointer again. */
-    VALGRIND_MAKE_MEM_DEFINED(dst - 1, SPAN + 1);
     int copy = op == MOVSB || op == MOVSQ;
-    for (size_t i = 0; i < SPAN; i++)
-        ck_assert_msg(dst[i] == (copy ? src[i] : 0x5a),
-                      "op %d: byte %zu of %d is %#x", (int)op, i, SPAN,
-                      dst[i]);
-    /* The byte below was not written (the stack there is fresh). */
-    ck_assert_uint_eq(dst[-1], 0);
+    check_written(op, faults, dst, SPAN, copy ? src : NULL);
     return NULL;
 }
 
@@ -175,12 +183,7 @@ static void *string_op(void *arg)
                          :
                          : [sp] "r"(sp), [s] "r"(src), [d] "r"(dst)
                          : "x9", "v0", "v1", "v2", "v3", "memory");
-    ck_assert_uint_gt(core_stats().faults, faults); /* it did fault */
-    VALGRIND_MAKE_MEM_DEFINED(dst - 1, len + 1);
-    for (size_t i = 0; i < len; i++)
-        ck_assert_msg(dst[i] == src[i], "op %d: byte %zu of %zu is %#x",
-                      (int)op, i, len, dst[i]);
-    ck_assert_uint_eq(dst[-1], 0);
+    check_written(op, faults, dst, len, src);
     return NULL;
 }
 
