@@ -27,6 +27,11 @@
  * main (sys.c), never assumed. */
 extern size_t pgs__page;
 #define PGS_PAGE pgs__page
+/* log2 of the page size: page counts are taken with a shift, as a division
+ * by a number unknown at compile time is a slow instruction and the switch
+ * path counts pages on every switch. */
+extern unsigned pgs__page_shift;
+#define PGS_PAGE_SHIFT pgs__page_shift
 void pgs__page_init(void);
 #define PGS_DEFAULT_STACK ((size_t)8 << 20)
 /*
@@ -318,10 +323,10 @@ static inline size_t pgs__cover(const struct pgs_region *r, uintptr_t a)
 {
     uintptr_t base = (uintptr_t)r->base, top = (uintptr_t)r->top;
     if (a <= base)
-        return (top - base) / PGS_PAGE;
+        return (top - base) >> PGS_PAGE_SHIFT;
     if (a >= top)
         return 0;
-    return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) / PGS_PAGE;
+    return (top - (a & ~(uintptr_t)(PGS_PAGE - 1))) >> PGS_PAGE_SHIFT;
 }
 
 /* Whether a task's saved stack pointer is in its region r.  It is not if

@@ -170,7 +170,7 @@ PGS_EXPORT void *pgs_yield(void *out)
     struct pgs_region *r = pgs__region_of(th, self);
     pgs_assert(r->occupant == self, "a running task is its region's occupant");
     char *here = __builtin_frame_address(0);
-    int trim = pgs__sp_in(r, here) &&
+    int trim = pgs_slow(r->mapped > PGS_TRIM_SLACK) && pgs__sp_in(r, here) &&
                r->mapped > pgs__cover(r, (uintptr_t)here - th->headroom) +
                                PGS_TRIM_SLACK;
     /* The value handed back to this context when it is resumed is the in

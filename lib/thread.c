@@ -204,7 +204,7 @@ PGS_EXPORT int pgs_thread_init(const struct pgs_config *cfg)
     th->fd = -1;
     th->size = pgs__round_up(cfg->stack_size ? cfg->stack_size
                                              : PGS_DEFAULT_STACK, PGS_PAGE);
-    th->region_pages = th->size / PGS_PAGE;
+    th->region_pages = th->size >> PGS_PAGE_SHIFT;
     th->nregions = cfg->regions ? cfg->regions : PGS_DEFAULT_REGIONS;
     th->cap_bytes = cfg->max_stack_bytes;
     th->sigstack_size = pgs__round_up(cfg->signal_stack_size
