@@ -518,6 +518,7 @@ int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t);
 void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,
                       size_t keep, size_t slack);
 void pgs__release_finished(struct pgs_thread *th, pgs_task *t);
+int pgs__release_is_plain(const struct pgs_thread *th, const pgs_task *t);
 int pgs__unhome(struct pgs_thread *th, pgs_task *t);
 unsigned pgs__region_take(struct pgs_thread *th);
 void pgs__region_leave(struct pgs_thread *th, pgs_task *t);

@@ -350,11 +350,33 @@ static int swap_copies(struct pgs_thread *th, struct pgs_region *r,
     return 0;
 }
 
+/*
+ * The common start of a new task: r shows no one, and its scratch covers
+ * the pages t starts on, with no cap to count against.  What enter does
+ * for a new task, without the cases that need a system call.  Returns 0 if
+ * r shows t now; -1 (nothing changed) if show's general path must.
+ */
+static int start_on_scratch(struct pgs_thread *th, struct pgs_region *r,
+                            pgs_task *t)
+{
+    size_t need = start_pages(th, r);
+    if (r->occupant || t->home != PGS_HOME_NONE || t->sp || th->cap_bytes ||
+        r->extent == PGS_NO_EXTENT || need > r->mapped ||
+        (r->mapped > need && r->clean_scans >= PGS_CLEAN_SCANS))
+        return -1;
+    pgs_track_region_reset(r);
+    scratch_clear(th, r, need, r->top - PGS_FIRST_FRAME_GAP);
+    th->unstarted--; /* its first pages are no longer promised */
+    now_shows(th, r, t);
+    return 0;
+}
+
 /* Make r show t, evicting its occupant.  On failure r shows nothing (or
  * its scratch) and errno says why. */
 int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t)
 {
-    if (r->occupant && swap_copies(th, r, r->occupant, t) == 0)
+    if (r->occupant ? swap_copies(th, r, r->occupant, t) == 0
+                    : start_on_scratch(th, r, t) == 0)
         return 0;
     size_t shown = r->mapped;
     pgs_track_region_reset(r);
@@ -389,6 +411,18 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
     evict(th, r, o, 0);
     if (shown > r->mapped && pgs__region_clear(r, r->mapped, shown) != 0)
         die_unmap(o);
+}
+
+/* Whether pgs__release_finished(th, t) would only update the figures: no
+ * buffer to free and no page to give back.  Then it can run on t's own
+ * stack as t finishes, which needs no more than the page t started on. */
+int pgs__release_is_plain(const struct pgs_thread *th, const pgs_task *t)
+{
+    const struct pgs_region *r = &th->regions[t->region];
+    size_t start = start_pages(th, r);
+    if (t->buf || r->mapped > start + PGS_SCRATCH_SLACK)
+        return 0;
+    return r->users > 1 || (!th->cap_bytes && r->mapped <= start);
 }
 
 /* A finished task leaves its region; the pages stay as scratch, and the

@@ -157,6 +157,20 @@ void pgs__task_main(void *arg)
     th->current = t->resumer; /* first: see pgs_yield */
     __atomic_signal_fence(__ATOMIC_SEQ_CST);
     pgs__set_state(t, PGS_DONE);
+    /* Most tasks finish on the pages they started on, with nothing to give
+     * back, and their resumer shows: then t leaves its region here, and
+     * a plain switch continues the resumer (whose pgs_resume returns 0). */
+    pgs_task *to = t->resumer;
+    if (pgs_fast((!to || pgs__region_of(th, to)->occupant == to) &&
+                 pgs__release_is_plain(th, t))) {
+        if (t->out)
+            *t->out = r;
+        pgs_track_switch(th, to, 1);
+        pgs__release_finished(th, t);
+        pgs__note_peak(th);
+        pgs__switch(&t->sp, to ? to->sp : th->main_sp, NULL);
+        __builtin_unreachable();
+    }
     /* The resumer's pgs_resume returns 0. */
     struct pgs_switch *sw = pgs__switch_request(th);
     *sw = (struct pgs_switch){ .th = th, .from = t, .to = t->resumer,

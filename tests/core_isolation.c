@@ -6,7 +6,9 @@
  * same and greater depth before writing anything there: every byte must be
  * zero.  A is suspended deep, suspended shallow, finished, or destroyed
  * before B is created (its pages reused), at several depths on both sides
- * of what the library saves by copying.
+ * of what the library saves by copying, and within the page a task starts
+ * on (where a task finishes, and the next one starts, without a system
+ * call).
  */
 #include "config.h"
 #include <stdio.h>
@@ -29,7 +31,7 @@ enum iso_mode {
 };
 
 static const size_t iso_depths[] = {
-    16 << 10, 200 << 10, 1 << 20, 3 << 20,
+    1 << 10, 16 << 10, 200 << 10, 1 << 20, 3 << 20,
 };
 #define NDEPTHS (sizeof iso_depths / sizeof iso_depths[0])
 
