@@ -181,7 +181,7 @@ static void goal_table(const char *path, const char *before)
     char x[32], y[32];
     printf("### Goals (issue 12)\n\nRatios of medians measured in the same "
            "rounds of one run (pagedstack's time over the other model's; vs "
-           "1 thread and no cliff: pagedstack over itself)%s%s.\n\n| goal | "
+           "1 thread and no cliff: a model over itself)%s%s.\n\n| goal | "
            "target | %snow | status |\n|---|---:|%s---:|---:|\n",
            nb > 0 ? "; before: " : "", nb > 0 ? before : "",
            nb > 0 ? "before | " : "", nb > 0 ? "---:|" : "");
