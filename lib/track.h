@@ -24,9 +24,10 @@
  * directly: they pass through the switch stack.)  What memcheck believes
  * about a region's bytes belongs to whichever task last ran there, so when
  * the region shows another task its mapped part is declared defined: every
- * byte of it is the task's stack or cleared.  The requests cost a few
- * instructions and do nothing outside valgrind, so they are always in when
- * valgrind's header was found.
+ * byte of it is the task's stack or cleared.  The requests are built in
+ * whenever valgrind's header was found; those made on every create, show
+ * and destroy run only when valgrind runs the process, since each costs a
+ * few cycles even natively (PGS_VG).
  */
 #ifndef PGS_TRACK_H
 #define PGS_TRACK_H
@@ -52,6 +53,15 @@ extern void __asan_unpoison_memory_region(void const volatile *addr,
 #if defined(HAVE_VALGRIND_VALGRIND_H)
 #include <valgrind/memcheck.h>
 #include <valgrind/valgrind.h>
+#include "valgrind.h"
+/* The requests of the switch path, made only under valgrind (see
+ * pgs__valgrind). */
+#define PGS_VG(requests)                                                     \
+    do {                                                                     \
+        if (pgs_slow(pgs__valgrind)) {                                       \
+            requests;                                                        \
+        }                                                                    \
+    } while (0)
 #endif
 
 /* Switches must run code after they return (the sanitizers' "finish"),
@@ -96,9 +106,9 @@ extern void __asan_unpoison_memory_region(void const volatile *addr,
 static inline void pgs_track_spare_put(pgs_task *t)
 {
 #ifdef HAVE_VALGRIND_VALGRIND_H
-    VALGRIND_MAKE_MEM_NOACCESS(t, sizeof *t);
-    VALGRIND_MAKE_MEM_DEFINED(&t->next, sizeof t->next);
-    VALGRIND_MAKE_MEM_DEFINED(&t->state, sizeof t->state);
+    PGS_VG(VALGRIND_MAKE_MEM_NOACCESS(t, sizeof *t);
+           VALGRIND_MAKE_MEM_DEFINED(&t->next, sizeof t->next);
+           VALGRIND_MAKE_MEM_DEFINED(&t->state, sizeof t->state));
 #endif
     (void)t;
 }
@@ -106,8 +116,8 @@ static inline void pgs_track_spare_put(pgs_task *t)
 static inline void pgs_track_spare_take(pgs_task *t)
 {
 #ifdef HAVE_VALGRIND_VALGRIND_H
-    VALGRIND_MAKE_MEM_UNDEFINED(t, sizeof *t);
-    VALGRIND_MAKE_MEM_DEFINED(&t->next, sizeof t->next);
+    PGS_VG(VALGRIND_MAKE_MEM_UNDEFINED(t, sizeof *t);
+           VALGRIND_MAKE_MEM_DEFINED(&t->next, sizeof t->next));
 #endif
     (void)t;
 }
@@ -260,8 +270,8 @@ static inline void pgs_track_region_reset(struct pgs_region *r)
 #endif
     r->shadow = r->mapped;
 #ifdef HAVE_VALGRIND_VALGRIND_H
-    VALGRIND_MAKE_MEM_DEFINED(r->top - r->mapped * PGS_PAGE,
-                              r->mapped * PGS_PAGE);
+    PGS_VG(VALGRIND_MAKE_MEM_DEFINED(r->top - r->mapped * PGS_PAGE,
+                                     r->mapped * PGS_PAGE));
 #endif
     (void)r;
 }

@@ -167,10 +167,13 @@ static void probe_all(void)
     munmap(m, len);
 }
 
+int pgs__valgrind;
+
 int pgs__vg_probe(void)
 {
     static int done;
-    if (!RUNNING_ON_VALGRIND)
+    pgs__valgrind = RUNNING_ON_VALGRIND != 0;
+    if (!pgs__valgrind)
         return 0;
     if (!done) {
         done = 1;
@@ -237,9 +240,12 @@ void pgs__vg_fault_served(ucontext_t *uc, uintptr_t addr)
 #include "internal.h"
 #include "valgrind.h"
 
+int pgs__valgrind;
+
 int pgs__vg_probe(void)
 {
-    if (!RUNNING_ON_VALGRIND)
+    pgs__valgrind = RUNNING_ON_VALGRIND != 0;
+    if (!pgs__valgrind)
         return 0;
     struct pgs_msg m = { .len = 0 };
     pgs__msg_str(&m, "pagedstack: stack growth under valgrind is supported "

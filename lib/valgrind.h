@@ -15,8 +15,14 @@
 #ifdef HAVE_VALGRIND_VALGRIND_H
 /* Before the handler is installed: find out (once per process) which of
  * the known differences this valgrind has.  -1 with errno EPERM, after
- * a message, when stack faults cannot be resumed safely.  Natively 0. */
+ * a message, when stack faults cannot be resumed safely.  Natively 0.
+ * Also sets pgs__valgrind. */
 int pgs__vg_probe(void);
+/* Whether valgrind runs the process, set by pgs__vg_probe before the
+ * first thread of tasks starts.  A client request costs a few cycles even
+ * natively (its marker is a chain of rotates), and the switch path would
+ * make several on every task it creates and shows (track.h). */
+extern int pgs__valgrind;
 #endif
 #if defined(HAVE_VALGRIND_VALGRIND_H) && defined(__x86_64__)
 /* A stack fault at `addr` was served; correct the context before the
