@@ -59,7 +59,7 @@ static inline int pgs__fast_scan(void)
     __builtin_cpu_init();
     if (__builtin_cpu_supports("avx512f") && __builtin_cpu_is("amd"))
         return 2;
-    return __builtin_cpu_supports("avx2");
+    return __builtin_cpu_supports("avx2") ? 1 : 0; /* a flag's bit, not 1 */
 }
 
 /* p and end 128-byte aligned: the first 128-byte line at or above p with
