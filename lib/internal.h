@@ -513,6 +513,9 @@ void pgs__backtrace_ucontext(void *uc);
 __attribute__((noreturn)) void pgs__die(struct pgs_msg *m);
 __attribute__((noreturn)) void pgs__die_by_segv(void);
 
+/* switch.c: the switch through the switch stack, and what it shows. */
+int pgs__show_task(struct pgs_thread *th, pgs_task *to);
+
 /* remap.c: what a region shows. */
 int pgs__show(struct pgs_thread *th, struct pgs_region *r, pgs_task *t);
 void pgs__region_trim(struct pgs_thread *th, struct pgs_region *r,

@@ -14,7 +14,9 @@
  *   deliver:  a yield's or finish's output is stored for the resumer.
  *
  * A switch whose target already shows is a plain register switch
- * (task.c), and never comes here.
+ * (task.c), and never comes here; nor does a resume from the thread's own
+ * stack, which shows the target first (pgs__show_task) and then switches
+ * plainly.
  */
 #include "config.h"
 #include "internal.h"
@@ -55,14 +57,16 @@ static void leave(struct pgs_thread *th, const struct pgs_switch *sw)
 
 /* Make the incoming task's region show it; a new task gets its first
  * frame, whose return runs pgs__task_main.  -1 with errno if it cannot be
- * shown. */
-static int show(struct pgs_thread *th, pgs_task *to)
+ * shown.  On the switch stack, or on the thread's own stack (a resume
+ * from there: pgs_resume). */
+int pgs__show_task(struct pgs_thread *th, pgs_task *to)
 {
     struct pgs_region *r = pgs__region_of(th, to);
     if (r->occupant != to && pgs__show(th, r, to) != 0)
         return -1;
     if (!to->sp)
         to->sp = pgs__frame_init(r->top, pgs__task_main, to);
+    pgs__note_peak(th);
     return 0;
 }
 
@@ -103,9 +107,10 @@ struct pgs_jump pgs__prepare(void *arg)
     const struct pgs_switch *sw = arg;
     struct pgs_thread *th = sw->th;
     leave(th, sw);
-    if (sw->to && show(th, sw->to) != 0)
+    if (sw->to && pgs__show_task(th, sw->to) != 0)
         return roll_back(th, sw);
-    pgs__note_peak(th);
+    if (!sw->to)
+        pgs__note_peak(th);
     deliver(sw);
     return (struct pgs_jump){ sw->to ? sw->to->sp : th->main_sp, sw->value };
 }

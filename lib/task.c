@@ -116,6 +116,28 @@ PGS_EXPORT pgs_task *pgs_create(pgs_fn fn, void *arg)
     return t;
 }
 
+/* t runs from now on, resumed by self (NULL: the thread's own stack). */
+static inline void running(struct pgs_thread *th, pgs_task *t, pgs_task *self,
+                           void **out)
+{
+    t->resumer = self;
+    t->out = out;
+    pgs__set_state(t, PGS_RUNNING);
+    th->current = t;
+}
+
+/* pgs_resume from the thread's own stack of a t that does not show: that
+ * stack lies outside every region, so t's is put in place right here, and
+ * then the switch is a plain one. */
+static __attribute__((noinline)) int
+resume_from_thread(struct pgs_thread *th, pgs_task *t, void *in, void **out)
+{
+    if (pgs__show_task(th, t) != 0)
+        return -1;
+    running(th, t, NULL, out);
+    PGS_SWITCH_RETURN(int, th, t, 0, pgs__switch_int(&th->main_sp, t->sp, in));
+}
+
 PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
 {
     if (!t || t->state == PGS_STATE_SPARE) {
@@ -132,18 +154,20 @@ PGS_EXPORT int pgs_resume(pgs_task *t, void *in, void **out)
         return -1;
     }
     pgs_task *self = th->current;
+    int plain = shows(th, t);
+    if (pgs_slow(!plain) && !self)
+        return resume_from_thread(th, t, in, out);
     int was = t->state;
-    t->resumer = self;
-    t->out = out;
-    pgs__set_state(t, PGS_RUNNING);
-    th->current = t;
+    running(th, t, self, out);
     /* When t yields or returns, this context continues in our caller, and
      * the switch's value (0, or -1 with errno set if t could not be shown)
      * is our return value: a tail call where the switch is a plain one. */
-    if (pgs_fast(shows(th, t)))
+    if (pgs_fast(plain))
         PGS_SWITCH_RETURN(int, th, t, 0,
                       pgs__switch_int(pgs__saved_sp(th, self), t->sp, in));
-    /* t must be shown first: a request to the switch stack (switch.c). */
+    /* A task resumes t: the switch stack shows it (a request: switch.c),
+     * since the task's stack could have to grow for the work, which a cap
+     * could refuse. */
     struct pgs_switch *sw = pgs__switch_request(th);
     *sw = (struct pgs_switch){ .th = th, .from = self, .to = t, .value = in,
                                .kind = PGS_SWITCH_RESUME, .was = was };
