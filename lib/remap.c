@@ -415,7 +415,8 @@ void pgs__evict(struct pgs_thread *th, struct pgs_region *r)
 
 /* Whether pgs__release_finished(th, t) would only update the figures: no
  * buffer to free and no page to give back.  Then it can run on t's own
- * stack as t finishes, which needs no more than the page t started on. */
+ * stack as t finishes: its few small frames lie just below
+ * pgs__task_main's, on the page t started on, which stays mapped. */
 int pgs__release_is_plain(const struct pgs_thread *th, const pgs_task *t)
 {
     const struct pgs_region *r = &th->regions[t->region];
