@@ -147,7 +147,10 @@ int pgs__switch_resume(struct pgs_switch *sw)
 
 void *pgs__switch_leave(struct pgs_switch *sw)
 {
-    PGS_SWITCH_RETURN(void *, sw->th, sw->to, sw->kind == PGS_SWITCH_FINISH,
+    /* Not sw->th once the switch is back: by then other work on the
+     * switch stack (pgs__on_switch_stack) may have written over *sw. */
+    struct pgs_thread *th = sw->th;
+    PGS_SWITCH_RETURN(void *, th, sw->to, sw->kind == PGS_SWITCH_FINISH,
                       pgs__switch_via(&sw->from->sp, sw, pgs__prepare, sw));
 }
 
