@@ -86,7 +86,11 @@ extern void __asan_unpoison_memory_region(void const volatile *addr,
         return v_;                                                           \
     } while (0)
 #else
-#define PGS_SWITCH_RETURN(type, th, to, leaving, call) return (call)
+#define PGS_SWITCH_RETURN(type, th, to, leaving, call)                       \
+    do {                                                                     \
+        (void)(th); /* for the hooks only */                                 \
+        return (call);                                                       \
+    } while (0)
 #endif
 
 /* Descriptors of destroyed tasks a thread keeps for its next creates.
