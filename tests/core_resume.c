@@ -113,42 +113,36 @@ static void *string_op(void *arg)
     return NULL;
 }
 
+/* The stack pointer a call whose return address is the first store below
+ * the mapped part (kind 0), or a push likewise (kind 1), leaves behind
+ * once it has run from sp: sp exactly. */
+static const char *const push_kind[2] = { "call", "push" };
 
-/* A call whose return address is the first store below the mapped part,
- * then a push likewise: rsp must come back exactly. */
-static void *push_op(void *arg)
+static uintptr_t push_probe(int kind, uintptr_t sp)
 {
-    (void)arg;
-    for (int kind = 0; kind < 2; kind++) {
-        uintptr_t sp = (uintptr_t)core_mapped_bottom();
-        uint64_t faults = core_stats().faults;
-        uintptr_t after;
-        if (kind == 0)
-            __asm__ volatile("mov %%rsp, %%rbx\n\t"
-                             "mov %1, %%rsp\n\t"
-                             "call 1f\n\t"
-                             "jmp 2f\n"
-                             "1:\tret\n"
-                             "2:\tmov %%rsp, %0\n\t"
-                             "mov %%rbx, %%rsp"
-                             : "=r"(after)
-                             : "r"(sp)
-                             : "rbx", "memory");
-        else
-            __asm__ volatile("mov %%rsp, %%rbx\n\t"
-                             "mov %1, %%rsp\n\t"
-                             "push %%rbx\n\t"
-                             "pop %%rax\n\t"
-                             "mov %%rsp, %0\n\t"
-                             "mov %%rbx, %%rsp"
-                             : "=r"(after)
-                             : "r"(sp)
-                             : "rax", "rbx", "memory");
-        ck_assert_uint_gt(core_stats().faults, faults);
-        ck_assert_msg(after == sp, "%s: rsp came back %+ld bytes off",
-                      kind ? "push" : "call", (long)(after - sp));
-    }
-    return NULL;
+    uintptr_t after;
+    if (kind == 0)
+        __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                         "mov %1, %%rsp\n\t"
+                         "call 1f\n\t"
+                         "jmp 2f\n"
+                         "1:\tret\n"
+                         "2:\tmov %%rsp, %0\n\t"
+                         "mov %%rbx, %%rsp"
+                         : "=r"(after)
+                         : "r"(sp)
+                         : "rbx", "memory");
+    else
+        __asm__ volatile("mov %%rsp, %%rbx\n\t"
+                         "mov %1, %%rsp\n\t"
+                         "push %%rbx\n\t"
+                         "pop %%rax\n\t"
+                         "mov %%rsp, %0\n\t"
+                         "mov %%rbx, %%rsp"
+                         : "=r"(after)
+                         : "r"(sp)
+                         : "rax", "rbx", "memory");
+    return after;
 }
 
 #elif defined(__aarch64__)
@@ -187,43 +181,52 @@ static void *string_op(void *arg)
     return NULL;
 }
 
-/* A pre-indexed store pair (the frame record a function pushes), then a
- * single pre-indexed store, each the first store below the mapped part:
- * sp must come back exactly. */
+/* The same with a pre-indexed store pair (the frame record a function
+ * pushes: kind 0), then a single pre-indexed store (kind 1). */
+static const char *const push_kind[2] = { "stp", "str" };
+
+static uintptr_t push_probe(int kind, uintptr_t sp)
+{
+    uintptr_t after;
+    if (kind == 0)
+        __asm__ volatile("mov x9, sp\n\t"
+                         "mov sp, %1\n\t"
+                         "stp x29, x30, [sp, #-16]!\n\t"
+                         "ldp x29, x30, [sp], #16\n\t"
+                         "mov %0, sp\n\t"
+                         "mov sp, x9"
+                         : "=r"(after)
+                         : "r"(sp)
+                         : "x9", "memory");
+    else
+        __asm__ volatile("mov x9, sp\n\t"
+                         "mov sp, %1\n\t"
+                         "str x9, [sp, #-16]!\n\t"
+                         "ldr x10, [sp], #16\n\t"
+                         "mov %0, sp\n\t"
+                         "mov sp, x9"
+                         : "=r"(after)
+                         : "r"(sp)
+                         : "x9", "x10", "memory");
+    return after;
+}
+#endif
+
+/* Each kind of push_probe, from the mapped bottom: it faults, and the stack
+ * pointer comes back exactly. */
 static void *push_op(void *arg)
 {
     (void)arg;
     for (int kind = 0; kind < 2; kind++) {
         uintptr_t sp = (uintptr_t)core_mapped_bottom();
         uint64_t faults = core_stats().faults;
-        uintptr_t after;
-        if (kind == 0)
-            __asm__ volatile("mov x9, sp\n\t"
-                             "mov sp, %1\n\t"
-                             "stp x29, x30, [sp, #-16]!\n\t"
-                             "ldp x29, x30, [sp], #16\n\t"
-                             "mov %0, sp\n\t"
-                             "mov sp, x9"
-                             : "=r"(after)
-                             : "r"(sp)
-                             : "x9", "memory");
-        else
-            __asm__ volatile("mov x9, sp\n\t"
-                             "mov sp, %1\n\t"
-                             "str x9, [sp, #-16]!\n\t"
-                             "ldr x10, [sp], #16\n\t"
-                             "mov %0, sp\n\t"
-                             "mov sp, x9"
-                             : "=r"(after)
-                             : "r"(sp)
-                             : "x9", "x10", "memory");
+        uintptr_t after = push_probe(kind, sp);
         ck_assert_uint_gt(core_stats().faults, faults);
-        ck_assert_msg(after == sp, "%s: sp came back %+ld bytes off",
-                      kind ? "str" : "stp", (long)(after - sp));
+        ck_assert_msg(after == sp, "%s: the stack pointer came back %+ld "
+                      "bytes off", push_kind[kind], (long)(after - sp));
     }
     return NULL;
 }
-#endif
 
 START_TEST(string_instructions_resume_exactly)
 {
